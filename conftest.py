@@ -1,0 +1,90 @@
+"""Command-line options, device/dtype fan-out and per-case seeds for the distsuite cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from suite.state import derive_seed, preserved_state
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+DEVICE_CHOICES = ("cpu", "cuda", "all")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("distsuite")
+    group.addoption(
+        "--device",
+        default="all",
+        help="cpu, cuda, or all (default: all; CUDA cases skip with a reason when no GPU is present)",
+    )
+    group.addoption("--dtype", default="all", help="float64, float32, or all (default: all)")
+    group.addoption("--seed", default=0, type=int, help="run seed; each case derives its own from it and its id")
+    group.addoption(
+        "--benchmark",
+        action="store_true",
+        default=False,
+        help="run only the timed benchmark cases and write reports/<environment-id>/",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    device = config.getoption("--device")
+    if device not in DEVICE_CHOICES:
+        raise pytest.UsageError(f"--device must be one of {', '.join(DEVICE_CHOICES)}; got {device!r}")
+    dtype = config.getoption("--dtype")
+    if dtype not in (*DTYPES, "all"):
+        raise pytest.UsageError(f"--dtype must be one of {', '.join(DTYPES)}, all; got {dtype!r}")
+
+
+def _cuda_skip_reason() -> str | None:
+    if torch.cuda.is_available():
+        return None
+    built = torch.version.cuda or "none (CPU-only build)"
+    return f"no CUDA device: torch.cuda.is_available() is False (torch {torch.__version__}, CUDA build: {built})"
+
+
+def device_params(config: pytest.Config) -> list:
+    choice = config.getoption("--device")
+    names = ["cpu", "cuda"] if choice == "all" else [choice]
+    reason = _cuda_skip_reason()
+    params = []
+    for name in names:
+        marks = [pytest.mark.cuda] if name == "cuda" else []
+        if name == "cuda" and reason:
+            marks.append(pytest.mark.skip(reason=reason))
+        params.append(pytest.param(name, marks=marks, id=name))
+    return params
+
+
+def dtype_params(config: pytest.Config) -> list:
+    choice = config.getoption("--dtype")
+    names = list(DTYPES) if choice == "all" else [choice]
+    return [pytest.param(DTYPES[name], id=name) for name in names]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", device_params(metafunc.config))
+    if "dtype" in metafunc.fixturenames:
+        metafunc.parametrize("dtype", dtype_params(metafunc.config))
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """This case's seed: a function of its own id and --seed only (order- and xdist-independent)."""
+    return derive_seed(request.node.nodeid, request.config.getoption("--seed"))
+
+
+@pytest.fixture
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_torch(request: pytest.FixtureRequest):
+    """Seed torch per case inside a forked RNG, so no case sees another's random numbers."""
+    case_seed = derive_seed(request.node.nodeid, request.config.getoption("--seed"))
+    with preserved_state(case_seed):
+        yield
