@@ -8,6 +8,8 @@ import torch
 
 from suite.state import derive_seed, preserved_state
 
+pytest_plugins = ["suite.bench_plugin"]
+
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 DEVICE_CHOICES = ("cpu", "cuda", "all")
 
@@ -21,12 +23,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--dtype", default="all", help="float64, float32, or all (default: all)")
     group.addoption("--seed", default=0, type=int, help="run seed; each case derives its own from it and its id")
-    group.addoption(
-        "--benchmark",
-        action="store_true",
-        default=False,
-        help="run only the timed benchmark cases and write reports/<environment-id>/",
-    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,3 +84,13 @@ def _seeded_torch(request: pytest.FixtureRequest):
     case_seed = derive_seed(request.node.nodeid, request.config.getoption("--seed"))
     with preserved_state(case_seed):
         yield
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`slow` cases run only when selected with -m (e.g. `pytest -m slow`)."""
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip_slow = pytest.mark.skip(reason="slow tier: run with `pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
