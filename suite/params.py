@@ -33,8 +33,11 @@ def real(rng: np.random.Generator, n: int, magnitude: float = 1e3) -> np.ndarray
 def probability(rng: np.random.Generator, n: int, min_prob: float = 1e-4) -> np.ndarray:
     """Probabilities from min_prob to 1 - min_prob, even in logit scale, edges included."""
     bound = np.log((1 - min_prob) / min_prob)
-    values = 1.0 / (1.0 + np.exp(-rng.uniform(-bound, bound, size=n)))
-    return _with_edges(rng, values, min_prob, 1 - min_prob)
+    values = _with_edges(rng, 1.0 / (1.0 + np.exp(-rng.uniform(-bound, bound, size=n))), min_prob, 1 - min_prob)
+    # Closed forms that divide by 2p - 1 (ContinuousBernoulli) need points close to p = 1/2.
+    near_half = rng.permutation(n)[: max(1, n // 20)]
+    values[near_half] = 0.5 + rng.uniform(-2e-3, 2e-3, size=near_half.size)
+    return values
 
 
 def counts(rng: np.random.Generator, n: int, lo: int, hi: int) -> np.ndarray:

@@ -7,6 +7,7 @@ vectorised scipy call. Methods a reference cannot provide raise NotImplementedEr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -129,21 +130,24 @@ class CategoricalReference(Reference):
     """Categorical(probs) through scipy.stats.multinomial(1, probs) on one-hot vectors."""
 
     def __init__(self, probs: np.ndarray, one_hot: bool = False):
-        self.probs = probs
+        self.probs = probs / probs.sum(-1, keepdims=True)  # torch normalises probs the same way
         self.k = probs.shape[-1]
         self.one_hot = one_hot
         self.event_dim = 1 if one_hot else 0
-        self.frozen = stats.multinomial(1, probs)
+        self.frozen = stats.multinomial(1, self.probs)
 
     @property
     def n(self):
         return self.probs.shape[0]
 
-    def _as_one_hot(self, x):
+    def _one_hot(self, x):
         return x if self.one_hot else np.eye(self.k)[x.astype(int)]
 
+    def _event(self, index):
+        return np.eye(self.k)[index.astype(int)] if self.one_hot else index
+
     def log_prob(self, x):
-        return self.frozen.logpmf(self._as_one_hot(x))
+        return self.frozen.logpmf(self._one_hot(x))
 
     def entropy(self):
         return stats.entropy(self.probs, axis=-1)
@@ -159,18 +163,16 @@ class CategoricalReference(Reference):
         return self.probs * (1 - self.probs)
 
     def mode(self):
-        index = np.argmax(self.probs, axis=-1)
-        return np.eye(self.k)[index] if self.one_hot else index.astype(float)
+        return self._event(np.argmax(self.probs, axis=-1).astype(float))
 
     def enumerate_support(self):
-        index = np.arange(self.k, dtype=float)[:, None] * np.ones((1, self.n))
-        return np.eye(self.k)[index.astype(int)] if self.one_hot else index
+        return self._event(np.arange(self.k, dtype=float)[:, None] * np.ones((1, self.n)))
 
     def values(self, rng):
         cumulative = np.cumsum(self.probs, axis=-1)
         q = QUANTILES[:, None] * np.ones((1, self.n))
         index = np.minimum((cumulative[None] < q[..., None]).sum(-1), self.k - 1).astype(float)
-        return self._as_one_hot(index)
+        return self._event(index)
 
     def outside(self):
         if self.one_hot:
@@ -182,8 +184,10 @@ class RowwiseReference(Reference):
     """A multivariate scipy distribution built one parameter set at a time (scipy does not batch it)."""
 
     def __init__(self, frozen_rows: list, event_dim: int, transpose_x: bool = False,
-                 mode: Callable[[], np.ndarray] | None = None, outside: Callable[[], list] | None = None):
+                 mode: Callable[[], np.ndarray] | None = None, outside: Callable[[], list] | None = None,
+                 prepare_x: Callable[[np.ndarray], np.ndarray] | None = None):
         self.rows = frozen_rows
+        self.prepare_x = prepare_x
         self.event_dim = event_dim
         self.transpose_x = transpose_x  # scipy.stats.dirichlet wants the event axis first
         self._mode = mode
@@ -197,13 +201,24 @@ class RowwiseReference(Reference):
         return np.stack([getattr(row, name)() for row in self.rows])
 
     def log_prob(self, x):
+        if self.prepare_x is not None:
+            x = self.prepare_x(x)
         columns = []
         for i, row in enumerate(self.rows):
             xi = x[:, i]
             if self.transpose_x:
                 xi = np.moveaxis(xi, 0, -1)
-            columns.append(row.logpdf(xi) if self.event_dim != 2 else row.logpdf(np.moveaxis(xi, 0, -1)))
+            columns.append(self._row_log_prob(row, xi))
         return np.stack(columns, axis=1)
+
+    def _row_log_prob(self, row, xi):
+        """scipy wants matrix events last-axis stacked; a point it rejects gets NaN (no reference)."""
+        try:
+            return np.atleast_1d(row.logpdf(np.moveaxis(xi, 0, -1)) if self.event_dim == 2 else row.logpdf(xi))
+        except (ValueError, np.linalg.LinAlgError):
+            if xi.shape[0] == 1:
+                return np.array([np.nan])
+            return np.concatenate([self._row_log_prob(row, xi[j:j + 1]) for j in range(xi.shape[0])])
 
     def mean(self):
         return self._stack("mean")
@@ -271,10 +286,14 @@ class KumaraswamyReference(Reference):
 
     def log_prob(self, x):
         a, b = self.a, self.b
-        return np.log(a) + np.log(b) + special.xlogy(a - 1, x) + special.xlog1py(b - 1, -(x**a))
+        return np.log(a) + np.log(b) + special.xlogy(a - 1, x) + (b - 1) * self._log_one_minus_x_pow_a(x)
+
+    def _log_one_minus_x_pow_a(self, x):
+        with np.errstate(divide="ignore"):
+            return np.log(-np.expm1(self.a * np.log(x)))
 
     def cdf(self, x):
-        return -np.expm1(self.b * np.log1p(-(x**self.a)))
+        return -np.expm1(self.b * self._log_one_minus_x_pow_a(x))
 
     def icdf(self, q):
         return (-np.expm1(np.log1p(-q) / self.b)) ** (1 / self.a)
@@ -350,7 +369,11 @@ class ContinuousBernoulliReference(Reference):
 
 
 class LogisticNormalReference(Reference):
-    """LogisticNormal(loc, scale): log(x_i / (1 - sum_{j<=i} x_j)) ~ Normal, from scipy.stats.norm."""
+    """LogisticNormal(loc, scale) as torch defines it, through StickBreakingTransform:
+    log(x_i / (1 - sum_{j<=i} x_j)) + log(K - 1 - i) ~ Normal(loc_i, scale_i), i < K - 1, from scipy.stats.norm.
+
+    (torch's docstring omits the log(K - 1 - i) offset; see FINDINGS.md.)
+    """
 
     event_dim = 1
 
@@ -363,12 +386,17 @@ class LogisticNormalReference(Reference):
 
     def log_prob(self, x):
         remaining = 1 - np.cumsum(x, axis=-1)[..., :-1]
-        y = np.log(x[..., :-1]) - np.log(remaining)
+        y = np.log(x[..., :-1]) - np.log(remaining) + self._offset
         return stats.norm.logpdf(y, self.loc, self.scale).sum(-1) - np.log(x).sum(-1)
+
+    @property
+    def _offset(self):
+        k_minus_1 = self.loc.shape[-1]
+        return np.log(k_minus_1 - np.arange(k_minus_1))
 
     def values(self, rng):
         y = stats.norm.ppf(QUANTILES[:, None, None], self.loc, self.scale)
-        stick = 1 / (1 + np.exp(-y))
+        stick = special.expit(y - self._offset)
         remaining = np.cumprod(np.concatenate([np.ones_like(stick[..., :1]), 1 - stick], -1), -1)
         return np.concatenate([stick, np.ones_like(stick[..., :1])], -1) * remaining
 
@@ -406,7 +434,7 @@ class ConcreteReference(Reference):
     event_dim = 1
 
     def __init__(self, temperature: np.ndarray, probs: np.ndarray):
-        self.t, self.probs = temperature, probs
+        self.t, self.probs = np.asarray(temperature), probs / probs.sum(-1, keepdims=True)
         self.k = probs.shape[-1]
 
     @property
@@ -414,14 +442,14 @@ class ConcreteReference(Reference):
         return self.probs.shape[0]
 
     def log_prob(self, x):
-        t, logp, k = self.t[:, None], np.log(self.probs), self.k
+        t, logp, k = self.t[..., None], np.log(self.probs), self.k
         score = logp - (t + 1) * np.log(x)
         return (special.gammaln(k) + (k - 1) * np.log(self.t) + score.sum(-1)
                 - k * special.logsumexp(logp - t * np.log(x), axis=-1))
 
     def values(self, rng):
         gumbel = rng.gumbel(size=(len(QUANTILES), self.n, self.k))
-        return special.softmax((np.log(self.probs) + gumbel) / self.t[:, None], axis=-1)
+        return special.softmax((np.log(self.probs) + gumbel) / self.t[..., None], axis=-1)
 
     def outside(self):
         return [np.full((self.n, self.k), 1.0 / (self.k - 1)), np.zeros((self.n, self.k))]
@@ -491,8 +519,8 @@ class MultinomialReference(Reference):
     event_dim = 1
 
     def __init__(self, total_count: int, probs: np.ndarray):
-        self.total_count, self.probs = total_count, probs
-        self.frozen = stats.multinomial(total_count, probs)
+        self.total_count, self.probs = total_count, probs / probs.sum(-1, keepdims=True)
+        self.frozen = stats.multinomial(total_count, self.probs)
 
     @property
     def n(self):
@@ -508,7 +536,13 @@ class MultinomialReference(Reference):
         return self.total_count * self.probs * (1 - self.probs)
 
     def entropy(self):
-        return self.frozen.entropy()
+        """Exact, by enumerating every outcome (scipy's own entropy is accurate to about 1e-6 only)."""
+        k = self.probs.shape[-1]
+        outcomes = np.array([c for c in itertools.product(range(self.total_count + 1), repeat=k - 1)
+                             if sum(c) <= self.total_count], dtype=float)
+        outcomes = np.concatenate([outcomes, self.total_count - outcomes.sum(-1, keepdims=True)], -1)
+        log_pmf = self.frozen.logpmf(outcomes[:, None, :])
+        return -(np.exp(log_pmf) * log_pmf).sum(0)
 
     def values(self, rng):
         return rng.multinomial(self.total_count, self.probs, size=(len(QUANTILES), self.n)).astype(float)
