@@ -229,7 +229,7 @@ def _boundary_problems(ref: Reference, dist: D.Distribution, dtype, device) -> l
     except (AttributeError, NotImplementedError):
         return problems
     for bound in bounds:
-        bound = np.broadcast_to(np.asarray(bound, dtype=float), (ref.n,))
+        bound = np.broadcast_to(np.asarray(bound, dtype=float), (ref.n,)).copy()
         finite = np.isfinite(bound)
         if not finite.any():
             continue

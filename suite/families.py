@@ -542,6 +542,12 @@ def public_distribution_classes() -> list[str]:
     return sorted(names)
 
 
+def unregistered_classes(registry: Mapping[str, Family] | None = None) -> list[str]:
+    """Public torch.distributions classes that have no registry entry."""
+    registry = REGISTRY if registry is None else registry
+    return sorted(set(public_distribution_classes()) - set(registry))
+
+
 def invalid_params(family: Family, rng: np.random.Generator) -> list[tuple[str, ParamDict]]:
     """Valid parameter sets with one parameter replaced by an invalid value (description, params)."""
     cases = []
