@@ -108,9 +108,9 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
                          compared=int((~skip).sum()), failures=int((~ok).sum()),
                          max_abs_error=float(abs_err.max(initial=0.0)), max_rel_error=float(rel_err.max(initial=0.0)))
     if result.compared:
-        score = np.where(ok, -1.0, 1.0) + np.where(np.isfinite(rel_err), np.minimum(rel_err, 1e300), 1e300) * 1e-300
-        flat = int(np.argmax(np.where(skip, -np.inf, score + abs_err * (not result.passed))))
-        where = np.unravel_index(flat, actual.shape)
+        # The worst point: the largest error among the failures, else the largest relative error.
+        ranking = np.where(skip, -1.0, rel_err) if result.passed else np.where(ok | skip, -1.0, abs_err)
+        where = np.unravel_index(int(np.argmax(ranking)), actual.shape)
         result.worst = {"params": _worst_params(params, where[batch_axis]),
                         "torch": float(actual[where]), "reference": float(expected[where])}
         if points is not None:
