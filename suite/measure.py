@@ -1,0 +1,214 @@
+"""Measuring time and memory of a callable on a device, and classifying what went wrong.
+
+Timing on CUDA synchronises only at round (or stage) boundaries, so queued kernels are counted
+once and the launch pipeline between them is left alone. Memory is measured in its own pass:
+on CUDA from the caching allocator's peak statistics, on the CPU from the profiler's allocation
+events (every tensor allocation and free with its size, in order), so a peak is exact to the byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.benchmark.utils.timer import timer as synchronising_timer
+
+Timer = Callable[[], float]
+Stage = tuple[str, Callable[[Any], Any]]
+
+OK, OOM, ERROR, UNSUPPORTED = "ok", "oom", "error", "unsupported"
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
+
+
+def device_type(device: str | torch.device) -> str:
+    return torch.device(device).type
+
+
+def timer_for(device: str | torch.device) -> Timer:
+    """A clock for round boundaries: perf_counter on the CPU; on an accelerator, synchronise then read it."""
+    return time.perf_counter if device_type(device) == "cpu" else synchronising_timer
+
+
+def synchronize(device: str | torch.device) -> None:
+    if device_type(device) == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Whether an exception is an allocation failure (CUDA OOM, the CPU allocator's refusal, MemoryError)."""
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in _OOM_MESSAGES)
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running a callable gave: status 'ok' with its value, or 'oom'/'error' with a one-line message."""
+
+    status: str
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+def guarded(fn: Callable[[], Any], device: str | torch.device = "cpu") -> Outcome:
+    """Run fn, turning an out-of-memory condition or any other exception into an Outcome.
+
+    After an OOM on CUDA the allocator's cached blocks are released, so the next case starts clean.
+    """
+    try:
+        return Outcome(OK, value=fn())
+    except Exception as exc:  # noqa: BLE001 - every failure becomes data
+        if is_oom(exc):
+            if device_type(device) == "cuda":
+                torch.cuda.empty_cache()
+            return Outcome(OOM, error=describe(exc))
+        return Outcome(ERROR, error=describe(exc))
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_s: float
+    iqr_s: float
+    samples_s: list[float] = field(default_factory=list)
+
+    @property
+    def rounds(self) -> int:
+        return len(self.samples_s)
+
+
+def summarize(samples_s: Sequence[float]) -> Timing:
+    """Median and interquartile range (linear interpolation between order statistics)."""
+    data = np.asarray(samples_s, dtype=float)
+    if data.size == 0:
+        raise ValueError("no samples to summarise")
+    q1, median, q3 = np.percentile(data, [25, 50, 75])
+    return Timing(float(median), float(q3 - q1), [float(s) for s in data])
+
+
+def time_stages(stages: Sequence[Stage], device: str | torch.device, rounds: int, warmup: int = 1,
+                timer: Timer | None = None) -> dict[str, Timing]:
+    """Time a pipeline stage by stage: each round feeds None to the first stage and each output to the next.
+
+    Returns one Timing per stage plus 'total' (the per-round sum). The clock is read (on CUDA,
+    after a synchronisation) only between stages, never inside one.
+    """
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    clock = timer or timer_for(device)
+    samples: dict[str, list[float]] = {name: [] for name, _ in stages}
+    for i in range(warmup + rounds):
+        value: Any = None
+        start = clock()
+        for name, stage in stages:
+            value = stage(value)
+            end = clock()
+            if i >= warmup:
+                samples[name].append(end - start)
+            start = end
+    timings = {name: summarize(s) for name, s in samples.items()}
+    timings["total"] = summarize(np.sum([samples[name] for name, _ in stages], axis=0))
+    return timings
+
+
+def run_stages(stages: Sequence[Stage]) -> Any:
+    value: Any = None
+    for _, stage in stages:
+        value = stage(value)
+    return value
+
+
+def rounds_within(estimate_s: float, budget_s: float, min_rounds: int = 5, max_rounds: int = 200) -> int:
+    """How many rounds of about estimate_s fit in budget_s, clamped to [min_rounds, max_rounds]."""
+    if estimate_s <= 0:
+        return max_rounds
+    return int(min(max_rounds, max(min_rounds, budget_s // estimate_s)))
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Peak tensor memory of one call, above what was allocated when it started.
+
+    reserved_bytes is the caching allocator's peak reservation above its starting level (CUDA only).
+    """
+
+    peak_bytes: int
+    reserved_bytes: int | None = None
+
+
+def _walk(nodes) -> Iterator[Any]:
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children)
+
+
+def cpu_allocations(prof: profile) -> list[tuple[int, int]]:
+    """(time_ns, signed bytes) of every CPU tensor allocation (+) and free (-) recorded by the profiler."""
+    from torch._C._profiler import _EventType
+
+    events = []
+    for node in _walk(prof.profiler.kineto_results.experimental_event_tree()):
+        if node.tag == _EventType.Allocation and node.extra_fields.device.type == "cpu":
+            events.append((node.start_time_ns, int(node.extra_fields.alloc_size)))
+    events.sort(key=lambda e: e[0])
+    return events
+
+
+def peak_of(allocations: Sequence[tuple[int, int]]) -> int:
+    """Highest running total of a time-ordered allocation stream, starting from zero."""
+    running = peak = 0
+    for _, size in allocations:
+        running += size
+        peak = max(peak, running)
+    return peak
+
+
+def peak_memory(fn: Callable[[], Any], device: str | torch.device) -> Memory:
+    """Peak tensor memory while fn runs once, above the level when it started.
+
+    CUDA: torch.cuda.reset_peak_memory_stats, then max_memory_allocated / max_memory_reserved.
+    CPU: the profiler's allocation events (profile_memory=True), replayed in time order.
+    The result fn returns is dropped only after the measurement, so it counts toward the peak.
+    """
+    if device_type(device) == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        allocated = torch.cuda.memory_allocated(device)
+        reserved = torch.cuda.memory_reserved(device)
+        result = fn()
+        torch.cuda.synchronize(device)
+        memory = Memory(torch.cuda.max_memory_allocated(device) - allocated,
+                        torch.cuda.max_memory_reserved(device) - reserved)
+        del result
+        return memory
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        result = fn()
+    del result
+    return Memory(peak_of(cpu_allocations(prof)))
+
+
+@contextlib.contextmanager
+def pinned_threads(n: int) -> Iterator[int]:
+    """torch's intra-op thread count set to n for a block, then restored."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(previous)
