@@ -1,0 +1,175 @@
+"""Two runs compared case by case; a change is flagged only when a Mann-Whitney U test on the samples says so.
+
+Each case's per-round samples of the base and the new run are compared with a two-sided Mann-Whitney U
+test (as asv does), and the p-values of all cases together are adjusted with Benjamini-Hochberg: among
+the flagged changes, the expected fraction that are noise is at most `alpha` (for independent cases). A
+regression is a significant change whose median is at least `1 + threshold` times the base median.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from suite.results import Environment, Record, Results
+
+from .fmt import MISSING, fmt_ratio, fmt_time, fmt_verdict, md_escape, verdict_passes
+from .markdown import table
+from .model import RowKey, row_key, sort_key
+
+ALPHA = 0.01
+THRESHOLD = 0.10
+
+REGRESSION = "regression"
+IMPROVEMENT = "improvement"
+SMALL = "significant, below threshold"
+SAME = ""
+FEW = "too few samples"
+BROKEN = "broken"
+FIXED = "fixed"
+WRONG = "now wrong"
+RIGHT = "now right"
+MISSING_NEW = "not in new run"
+ADDED = "only in new run"
+UNTIMED = "no samples"
+FAILING_FLAGS = frozenset({REGRESSION, BROKEN, WRONG})
+_ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, SMALL, MISSING_NEW, ADDED, FEW, UNTIMED, SAME)
+
+
+@dataclass(frozen=True)
+class Change:
+    key: RowKey
+    base: Record | None
+    new: Record | None
+    flag: str
+    ratio: float | None = None
+    p_value: float | None = None
+    q_value: float | None = None
+
+    @property
+    def record(self) -> Record:
+        return self.new if self.new is not None else self.base
+
+
+@dataclass
+class Comparison:
+    base_environment: Environment
+    new_environment: Environment
+    alpha: float
+    threshold: float
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Change]:
+        """Significant regressions beyond the threshold, cases that stopped running, and verdicts that broke."""
+        return [c for c in self.changes if c.flag in FAILING_FLAGS]
+
+    def count(self, flag: str) -> int:
+        return sum(c.flag == flag for c in self.changes)
+
+
+def smallest_p(n1: int, n2: int) -> float:
+    """The smallest two-sided p-value a Mann-Whitney U test can give with these sample sizes."""
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def _median(record: Record) -> float | None:
+    if record.median_s is not None:
+        return record.median_s
+    return float(np.median(record.samples_s)) if record.samples_s else None
+
+
+def _pair_flag(base: Record, new: Record, alpha: float) -> str | None:
+    """A flag decided without a test, or None when the samples are to be tested."""
+    base_ok, new_ok = base.status == "ok", new.status == "ok"
+    if base_ok and not new_ok:
+        return BROKEN
+    if new_ok and not base_ok:
+        return FIXED
+    if not base_ok:
+        return SAME
+    if verdict_passes(base.verdict) and verdict_passes(new.verdict) is False:
+        return WRONG
+    if verdict_passes(base.verdict) is False and verdict_passes(new.verdict):
+        return RIGHT
+    if not base.samples_s or not new.samples_s:
+        return UNTIMED
+    if smallest_p(len(base.samples_s), len(new.samples_s)) >= alpha:
+        return FEW
+    return None
+
+
+def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float = THRESHOLD) -> Comparison:
+    """Every case of either run, matched by (case_id, phase), with its flag."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if threshold < 0:
+        raise ValueError(f"threshold must be >= 0, got {threshold}")
+    base_by = {row_key(r): r for r in base.records}
+    new_by = {row_key(r): r for r in new.records}
+    decided: list[Change] = []
+    tested: list[tuple[RowKey, Record, Record, float | None, float]] = []
+    for key in dict.fromkeys([*base_by, *new_by]):
+        b, n = base_by.get(key), new_by.get(key)
+        if b is None or n is None:
+            decided.append(Change(key, b, n, ADDED if b is None else MISSING_NEW))
+            continue
+        mb, mn = _median(b), _median(n)
+        ratio = mn / mb if mb and mn is not None else None
+        flag = _pair_flag(b, n, alpha)
+        if flag is not None:
+            decided.append(Change(key, b, n, flag, ratio))
+            continue
+        p = stats.mannwhitneyu(b.samples_s, n.samples_s, alternative="two-sided").pvalue
+        tested.append((key, b, n, ratio, 1.0 if math.isnan(p) else float(p)))
+    q_values = stats.false_discovery_control([t[4] for t in tested], method="bh") if tested else []
+    for (key, b, n, ratio, p), q in zip(tested, q_values):
+        flag = SAME
+        if q < alpha and ratio is not None:
+            flag = REGRESSION if ratio >= 1 + threshold else IMPROVEMENT if ratio <= 1 / (1 + threshold) else SMALL
+        decided.append(Change(key, b, n, flag, ratio, p, float(q)))
+    decided.sort(key=lambda c: (_ORDER.index(c.flag), sort_key(c.record)))
+    return Comparison(base.environment, new.environment, alpha, threshold, decided)
+
+
+def _flag_cell(flag: str) -> str:
+    return f"**{flag} ✗**" if flag in FAILING_FLAGS else flag
+
+
+def _time_cell(record: Record | None) -> str:
+    if record is None:
+        return MISSING
+    return fmt_time(_median(record)) if record.status == "ok" else record.status
+
+
+def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
+    c = comparison
+    lines = [f"# distsuite comparison\n\nbase: `{md_escape(c.base_environment.id)}` "
+             f"({md_escape(c.base_environment.date)}, commit {c.base_environment.distsuite_commit or MISSING})  \n"
+             f"new: `{md_escape(c.new_environment.id)}` ({md_escape(c.new_environment.date)}, "
+             f"commit {c.new_environment.distsuite_commit or MISSING})"]
+    if c.base_environment.id != c.new_environment.id:
+        lines.append("The two runs come from different environments: a change may come from the machine.")
+    tested = sum(ch.p_value is not None for ch in c.changes)
+    lines.append(
+        f"{len(c.changes)} cases, {tested} tested with a two-sided Mann-Whitney U test on the stored samples "
+        f"(Benjamini-Hochberg adjusted p < {c.alpha:g}). A regression is significant and at least "
+        f"{100 * c.threshold:g}% slower. {c.count(REGRESSION)} regressions, {c.count(IMPROVEMENT)} improvements, "
+        f"{c.count(SMALL)} significant changes below the threshold, {c.count(BROKEN)} broken, "
+        f"{c.count(WRONG)} now wrong.")
+    rows = []
+    for ch in c.changes:
+        if changed_only and ch.flag in (SAME, UNTIMED, FEW):
+            continue
+        r = ch.record
+        verdict = fmt_verdict(ch.new.verdict if ch.new is not None else None)
+        rows.append([_flag_cell(ch.flag), md_escape(r.case_id), md_escape(r.phase or MISSING), _time_cell(ch.base),
+                     _time_cell(ch.new), fmt_ratio(ch.ratio),
+                     f"{ch.q_value:.2g}" if ch.q_value is not None else MISSING, verdict])
+    if rows:
+        lines.append(table(["change", "case", "phase", "base median", "new median", "new / base", "adjusted p",
+                            "verdict (new)"], rows))
+    return "\n\n".join(lines) + "\n"

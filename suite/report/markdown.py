@@ -1,0 +1,295 @@
+"""The report's README.md: environments, headline ratios, per-benchmark tables beside their verdicts, plots."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+
+from matplotlib.figure import Figure
+
+from suite.results import Record
+
+from .fmt import MISSING, fmt_bytes, fmt_ratio, fmt_time, fmt_verdict, md_escape
+from .inputs import Source
+from .model import (GROUP_TITLES, STEP_PHASES, Baselines, Table, baseline_label, failing, groups_present,
+                    headlines, main_table, not_measured, phase_rows, subject_of, subjects)
+from .plots import phase_bars_figure, scaling_figure
+
+SaveFigure = Callable[[str, "Figure | None"], "str | None"]
+
+METHOD_HEADERS = {"strategy_step": "strategy", "jacobian": "method", "throughput": "operation"}
+FIELD_HEADERS = {"dim": "d", "validate": "validation", "compiled": "compiled"}
+ERROR_CHARS = 80
+
+HOW_TO_READ = """\
+Times are per call: the median over the timed rounds, with the interquartile range (IQR) as its spread.
+A ratio is this configuration's median over its baseline's median in the same environment and
+configuration (strategies against `rebuild_per_step`, Jacobian methods against `loop`, compiled
+throughput against eager); below 1× is faster. Peak memory is tensor memory above the starting level,
+measured in a pass of its own. The verdict is the correctness check of the same configuration:
+✓ the results are right; **✗** they are wrong (for a strategy, `stale` means it trained on parameter
+values that never changed), and its speed is then no advantage. An empty verdict means no check exists."""
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt_size(size: int) -> str:
+    exponent = len(str(size)) - 1
+    return f"1e{exponent}" if size >= 1000 and size == 10 ** exponent else str(size)
+
+
+def fmt_label(name: str, value: object) -> str:
+    if value is None:
+        return MISSING
+    if name == "validate":
+        return "on" if value else "off"
+    if name == "compiled":
+        return "yes" if value else "no"
+    if name == "size":
+        return fmt_size(value)
+    return md_escape(str(value))
+
+
+def field_header(group: str, name: str) -> str:
+    if name == "method":
+        return METHOD_HEADERS.get(group, "method")
+    return FIELD_HEADERS.get(name, name)
+
+
+def status_text(record: Record) -> str:
+    if record.status == "oom":
+        return "**out of memory**"
+    if record.status == "unsupported":
+        return "unsupported"
+    error = (record.error or "").strip().splitlines()
+    first = error[0] if error else ""
+    if len(first) > ERROR_CHARS:
+        first = first[:ERROR_CHARS - 1] + "…"
+    return f"**{record.status}**" + (f": {md_escape(first)}" if first else "")
+
+
+def slug(*parts: object) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(str(p) for p in parts if p not in (None, "")).lower()).strip("-")
+
+
+class ReportWriter:
+    """Builds the Markdown of one report; figures go through `save`, which returns their relative path."""
+
+    def __init__(self, sources: Sequence[Source], save: SaveFigure, findings_link: str | None):
+        self.sources = list(sources)
+        self.save = save
+        self.findings_link = findings_link
+        self.baselines = [Baselines(s.results.records) for s in self.sources]
+        self.merged = len(self.sources) > 1
+
+    def env_suffix(self, i: int) -> str:
+        return f" ({self.sources[i].label})" if self.merged else ""
+
+    def render(self) -> str:
+        parts = [self.header(), self.environments(), self.headline_section(), self.wrong_section(),
+                 self.failure_section()]
+        for group in groups_present(self.sources):
+            parts.append(self.group_section(group))
+        parts.append(self.findings())
+        return "\n\n".join(p for p in parts if p) + "\n"
+
+    def header(self) -> str:
+        n_records = sum(len(s.results.records) for s in self.sources)
+        names = ", ".join(f"`{md_escape(s.path.name if not self.merged else str(s.path))}`" for s in self.sources)
+        scope = (f"{len(self.sources)} environments merged, one column per environment"
+                 if self.merged else "one environment")
+        return (f"# distsuite benchmark report\n\n{scope}; {n_records} measurements from {names}.\n\n"
+                f"## How to read it\n\n{HOW_TO_READ}")
+
+    def environments(self) -> str:
+        fields = list(asdict(self.sources[0].results.environment))
+        headers = ["", *(s.label for s in self.sources)] if self.merged else ["", "value"]
+        rows = []
+        for name in fields:
+            values = [getattr(s.results.environment, name) for s in self.sources]
+            rows.append([name, *(md_escape(str(v)) if v is not None else MISSING for v in values)])
+        return "## Environments\n\n" + table(headers, rows)
+
+    def headline_section(self) -> str:
+        per_env = [headlines(s) for s in self.sources]
+        labels = list(dict.fromkeys(label for h in per_env for label in h))
+        if not labels:
+            return ""
+        rows = []
+        for label in sorted(labels):
+            cells = []
+            for h in per_env:
+                item = h.get(label)
+                cells.append(MISSING if item is None else
+                             f"{fmt_ratio(item.mean)} ({fmt_ratio(item.low)}–{fmt_ratio(item.high)}, n={item.count})")
+            rows.append([md_escape(label), *cells])
+        headers = ["comparison", *(s.label for s in self.sources)] if self.merged else ["comparison", "ratio"]
+        return ("## Headline ratios\n\nGeometric mean of the time ratio over every size and family measured, "
+                "with its range and the number of configurations (whole calls only).\n\n" + table(headers, rows))
+
+    def wrong_section(self) -> str:
+        rows = []
+        for i, source in enumerate(self.sources):
+            for r in failing(source):
+                rows.append([*([source.label] if self.merged else []), r.group, md_escape(r.family or MISSING),
+                             md_escape(r.method), fmt_label("validate", r.validate), r.device, r.dtype,
+                             fmt_verdict(r.verdict)])
+        if not rows:
+            return ""
+        headers = [*(["env"] if self.merged else []), "group", "family", "strategy or method", "validation",
+                   "device", "dtype", "verdict"]
+        return ("## Wrong results\n\nThese configurations fail their correctness check; their timings below are "
+                "shown with the same mark.\n\n" + table(headers, rows))
+
+    def failure_section(self) -> str:
+        rows = []
+        for source in self.sources:
+            for r in not_measured(source):
+                rows.append([*([source.label] if self.merged else []), md_escape(r.case_id),
+                             md_escape(r.phase or MISSING), status_text(r)])
+        if not rows:
+            return ""
+        headers = [*(["env"] if self.merged else []), "case", "phase", "status"]
+        return "## Not measured\n\n" + table(headers, rows)
+
+    def group_section(self, group: str) -> str:
+        parts = [f"## {GROUP_TITLES.get(group, group)}"]
+        parts += self.figures(f"scaling-{group}", lambda recs, title: scaling_figure(recs, title),
+                              lambda r: r.group == group, GROUP_TITLES.get(group, group), by_dim=False)
+        names = subjects(self.sources, group)
+        for subject in names:
+            parts.append(self.subject_section(group, subject, heading=names != ["all"]))
+        return "\n\n".join(p for p in parts if p)
+
+    def figures(self, name: str, draw: Callable[[list[Record], str], Figure | None],
+                keep: Callable[[Record], bool], title: str, by_dim: bool) -> list[str]:
+        """One figure per environment, device, dtype (and dim when asked); Markdown image links."""
+        links = []
+        for i, source in enumerate(self.sources):
+            chosen = [r for r in source.results.records if keep(r)]
+            combos = dict.fromkeys((r.device, r.dtype, r.dim if by_dim else None) for r in chosen)
+            for device, dtype, dim in combos:
+                part = [r for r in chosen if (r.device, r.dtype) == (device, dtype) and (not by_dim or r.dim == dim)]
+                caption = ", ".join(p for p in (title if dim is None else f"{title} d={dim}", device, dtype,
+                                                source.label) if p)
+                path = self.save(slug(name, dim if by_dim else None, device, dtype, source.label) + ".svg",
+                                 draw(part, caption))
+                if path:
+                    links.append(f"![{md_escape(caption)}]({path})")
+        return links
+
+    def subject_section(self, group: str, subject: str, heading: bool = True) -> str:
+        main = main_table(self.sources, group, subject)
+        parts = [f"### {md_escape(subject)}"] if heading else []
+        if main.constants:
+            parts.append(" · ".join(f"{field_header(group, k)} {fmt_label(k, v)}" for k, v in main.constants.items()))
+        parts.append(self.main_markdown(main))
+        phases = self.phase_markdown(group, subject, main)
+        if phases:
+            parts.append(phases)
+            parts += self.figures(f"phases-{group}-{subject}", phase_bars_figure,
+                                  lambda r: r.group == group and subject_of(r) == subject,
+                                  f"{subject}: time per phase", by_dim=True)
+        return "\n\n".join(parts)
+
+    def measurement_columns(self, main: Table) -> list[str]:
+        records = [r for row in main.rows for r in row.records]
+        timed = any(r.median_s is not None or r.status != "ok" for r in records)
+        columns = ["median", "IQR"] if timed else []
+        if timed and baseline_label(main.group):
+            columns.append(f"vs {baseline_label(main.group)}")
+        if any(r.peak_bytes is not None for r in records):
+            columns.append("peak memory")
+        if any(r.rounds for r in records):
+            columns.append("rounds")
+        if any(r.verdict is not None for r in records):
+            columns.append("verdict")
+        return columns
+
+    def measurement_cells(self, record: Record | None, i: int, columns: Sequence[str]) -> dict[str, str]:
+        if record is None:
+            return {c: (MISSING if j == 0 else "") for j, c in enumerate(columns)}
+        ok = record.status == "ok"
+        ratio = self.baselines[i].ratio(record)
+        values = {
+            "median": fmt_time(record.median_s) if ok else status_text(record),
+            "IQR": fmt_time(record.iqr_s) if ok and record.median_s is not None else "",
+            "peak memory": fmt_bytes(record.peak_bytes) if record.peak_bytes is not None else "",
+            "rounds": str(record.rounds) if record.rounds else "",
+            "verdict": fmt_verdict(record.verdict),
+        }
+        return {c: values.get(c, fmt_ratio(ratio) if ratio is not None else "") for c in columns}
+
+    def merged_cell(self, cells: dict[str, str]) -> str:
+        """Several measurement columns in one cell: 'median ± IQR · ratio · peak · verdict'."""
+        parts = []
+        for name, value in cells.items():
+            if name == "IQR" or name == "rounds" or not value:
+                continue
+            parts.append(value + (f" ± {cells['IQR']}" if name == "median" and cells.get("IQR") else ""))
+        return " · ".join(parts) or MISSING
+
+    def main_markdown(self, main: Table) -> str:
+        labels = [field_header(main.group, f) for f in main.label_fields]
+        columns = self.measurement_columns(main)
+        rows = []
+        for row in main.rows:
+            label_cells = [fmt_label(f, getattr(row.example, f)) for f in main.label_fields]
+            if not self.merged:
+                rows.append(label_cells + list(self.measurement_cells(row.cells[0], 0, columns).values()))
+            else:
+                rows.append(label_cells + [self.merged_cell(self.measurement_cells(record, i, columns))
+                                           for i, record in enumerate(row.cells)])
+        if not self.merged:
+            return table(labels + columns, rows)
+        shown = [("median ± IQR" if c == "median" else c) for c in columns if c not in ("IQR", "rounds")]
+        return (f"Each cell: {' · '.join(shown)}.\n\n"
+                + table(labels + [s.label for s in self.sources], rows))
+
+    def phase_markdown(self, group: str, subject: str, main: Table) -> str:
+        entries = phase_rows(self.sources, group, subject)
+        if not entries:
+            return ""
+        present = [p for p in STEP_PHASES if any(p in cells for _, cells in entries)]
+        label_fields = [f for f in main.label_fields if f != "phase"]
+        rows = []
+        for row, by_phase in entries:
+            for i, source in enumerate(self.sources):
+                records = {p: by_phase.get(p, [None] * len(self.sources))[i] for p in present}
+                if not any(records.values()):
+                    continue
+                times = {p: r.median_s for p, r in records.items() if r and r.status == "ok" and r.median_s}
+                whole = sum(times.values())
+                cells = []
+                for p in present:
+                    r = records[p]
+                    if r is None:
+                        cells.append(MISSING)
+                    elif r.status != "ok":
+                        cells.append(status_text(r))
+                    else:
+                        share = f" ({100 * times[p] / whole:.0f}%)" if p in times and whole else ""
+                        cells.append(fmt_time(r.median_s) + share)
+                verdict = next((fmt_verdict(r.verdict) for r in records.values() if r and r.verdict), "")
+                rows.append([fmt_label(f, getattr(row.example, f)) for f in label_fields]
+                            + ([source.label] if self.merged else []) + cells + [verdict])
+        headers = ([field_header(group, f) for f in label_fields] + (["env"] if self.merged else [])
+                   + list(present) + ["verdict"])
+        return "Time per phase of one call (median, share of the phases' sum):\n\n" + table(headers, rows)
+
+    def findings(self) -> str:
+        if self.findings_link:
+            text = (f"What these numbers mean, the torch disagreements found and the recommendations are in "
+                    f"[FINDINGS.md]({self.findings_link}).")
+        else:
+            text = "No findings document accompanies this report."
+        return "## Findings\n\n" + text
+
+
+def render_markdown(sources: Sequence[Source], save: SaveFigure, findings_link: str | None) -> str:
+    return ReportWriter(sources, save, findings_link).render()
