@@ -35,6 +35,10 @@ class Tolerance:
 # scale; what a float32 log-likelihood can be trusted to. Errors beyond these are findings.
 DEFAULT_TOLERANCE = {torch.float64: Tolerance(1e-8, 1e-10), torch.float32: Tolerance(1e-3, 1e-3)}
 
+# The torch release the known deviations were measured on: there they are strict xfails; on other
+# releases they are expected failures that may pass (torch may have fixed or changed them).
+DEVIATIONS_MEASURED_ON = "2.13"
+
 # Implicitly reparameterised families: rsample's derivative comes from the CDF, not a fixed transform.
 IMPLICIT = "implicit"
 EXPLICIT = "explicit"
@@ -82,6 +86,10 @@ class Family:
         if self.build is not None:
             return self.build(validate_args=validate_args, **tensors)
         return self.torch_cls(**tensors, validate_args=validate_args)
+
+    @staticmethod
+    def deviations_are_current() -> bool:
+        return torch.__version__.startswith(DEVIATIONS_MEASURED_ON + ".")
 
     def deviation(self, check: str, dtype: torch.dtype) -> str | None:
         name = str(dtype).removeprefix("torch.")
@@ -142,7 +150,7 @@ FAMILIES: list[Family] = [
            invalid=({"scale": -1.0}, {"scale": 0.0}, {"loc": NAN}),
            known_deviations={
                "icdf/float32":
-                   "float32 icdf via erfinv(2q - 1) loses the lower tail: 2.7 absolute off at q = 1e-6, scale 1e3",
+                   "float32 icdf via erfinv(2q - 1) loses relative precision in the lower tail (q = 1e-6)",
            }),
     Family("Cauchy", D.Cauchy,
            _params(loc=P.real, scale=_positive()),
@@ -270,7 +278,7 @@ FAMILIES: list[Family] = [
                "stddev/float32":
                    "float32 stddev overflows to inf where it is representable (sqrt of an overflowed variance)",
            }),
-    Family("GeneralizedPareto", D.GeneralizedPareto,
+    Family("GeneralizedPareto", getattr(D, "GeneralizedPareto", None),
            _params(loc=P.real, scale=_positive(), concentration=lambda rng, n: rng.uniform(-0.9, 0.9, n)),
            _scipy(lambda p: stats.genpareto(p["concentration"], p["loc"], p["scale"]),
                   mode=lambda p: p["loc"]),
@@ -527,6 +535,7 @@ FAMILIES: list[Family] = [
            }),
 ]
 
+FAMILIES = [family for family in FAMILIES if family.torch_cls is not None]  # older torch lacks some
 REGISTRY: dict[str, Family] = {family.name: family for family in FAMILIES}
 
 ABSTRACT_CLASSES = frozenset({"Distribution", "ExponentialFamily"})
