@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import suite.report
-from suite.report import ReportInputError, compare, read_results, render
+from suite.report import compare, read_results, render
 from suite.report.compare import BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, WRONG
 from suite.report_cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, compare_main, report_main
 from suite.results import Environment, Record, Results, write_atomic
@@ -53,9 +53,9 @@ def synthetic_records(rng: np.random.Generator, device: str = "cpu") -> list[Rec
                 for size in (100, 10_000):
                     base = 1e-4 * cost * (size / 100) ** 0.5 * (1.2 if validate else 1.0)
                     case = f"bench_strategy[{family}-{dim}-{strategy}-{validate}-{size}-{device}]"
-                    common = dict(case_id=case, group="strategy_step", family=family, method=strategy,
-                                  device=device, dtype="float32", size=size, dim=dim, validate=validate,
-                                  verdict=STRATEGY_VERDICT[strategy])
+                    common = {"case_id": case, "group": "strategy_step", "family": family, "method": strategy,
+                              "device": device, "dtype": "float32", "size": size, "dim": dim,
+                              "validate": validate, "verdict": STRATEGY_VERDICT[strategy]}
                     records.append(timed(rng, base, phase="total", **common))
                     records += [timed(rng, base * share, phase=phase, **common)
                                 for phase, share in PHASE_SHARE.items()]
@@ -109,6 +109,10 @@ def single(tmp_path_factory) -> Path:
                          derive_seed("report", "single"))
     render([path], path.parent)
     return path.parent / "README.md"
+
+
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
 
 
 def table_rows_with(text: str, *needles: str) -> list[str]:
@@ -285,8 +289,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, capsys, kind):
 
 
 def test_bad_input_from_the_command_line_has_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "suite", "compare", str(tmp_path / "a.json"),
-                           str(tmp_path / "b.json")], capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = run([sys.executable, "-m", "suite", "compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")], REPO)
     assert proc.returncode == EXIT_BAD_INPUT
     assert proc.stderr.splitlines() == [f"python -m suite compare: error: {tmp_path / 'a.json'}: no such file"]
 
@@ -318,8 +321,11 @@ def test_rerender_replaces_report_and_keeps_other_files(tmp_path):
     (tmp_path / "env" / "plots").mkdir()
     (tmp_path / "env" / "plots" / "stale.svg").write_text("<svg/>")
     (tmp_path / "env" / "notes.txt").write_text("kept")
+    (tmp_path / "env" / "raw").mkdir()
+    (tmp_path / "env" / "raw" / "run.log").write_text("kept too")
     render([path], path.parent, findings=None)
     assert (tmp_path / "env" / "notes.txt").read_text() == "kept"
+    assert (tmp_path / "env" / "raw" / "run.log").read_text() == "kept too"
     assert not (tmp_path / "env" / "plots" / "stale.svg").exists()
     assert read_results(path).records == records
     assert "No findings document" in (tmp_path / "env" / "README.md").read_text()
@@ -359,11 +365,9 @@ def test_workflows_pass_actionlint(tmp_path):
     binary = actionlint_binary()
     workflows = sorted((REPO / ".github" / "workflows").glob("*.yml"))
     assert workflows
-    proc = subprocess.run([binary, "-no-color", *map(str, workflows)], capture_output=True, text=True, cwd=REPO,
-                          timeout=120)
+    proc = run([binary, "-no-color", *map(str, workflows)], REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     broken = tmp_path / "broken.yml"
     broken.write_text(BROKEN_WORKFLOW)
-    proc = subprocess.run([binary, "-no-color", str(broken)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=120)
+    proc = run([binary, "-no-color", str(broken)], tmp_path)
     assert proc.returncode != 0 and "matrix" in proc.stdout

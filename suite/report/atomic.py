@@ -12,14 +12,19 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
-def _carry(entry: Path, target: Path) -> None:
-    if entry.is_dir() and not entry.is_symlink():
-        shutil.copytree(entry, target, symlinks=True)
-        return
+def _link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
     try:
-        os.link(entry, target, follow_symlinks=False)
+        os.link(source, target, follow_symlinks=False)
     except OSError:
-        shutil.copy2(entry, target, follow_symlinks=False)
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _carry(entry: Path, target: Path) -> None:
+    """Bring an entry into the new tree without copying data where the file system allows hard links."""
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(entry, target)
 
 
 @contextlib.contextmanager
@@ -31,7 +36,7 @@ def replaced_directory(out_dir: str | os.PathLike, owned: Iterable[str]) -> Iter
     `out_dir`, so the switch is two renames on one file system; if the block raises, `out_dir` is
     left exactly as it was and the staging directory is removed.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute()
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     owned = set(owned)

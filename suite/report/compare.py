@@ -145,12 +145,14 @@ def _time_cell(record: Record | None) -> str:
     return fmt_time(_median(record)) if record.status == "ok" else record.status
 
 
+def _environment_line(name: str, env: Environment) -> str:
+    return f"{name}: `{md_escape(env.id)}` ({md_escape(env.date)}, commit {env.distsuite_commit or MISSING})"
+
+
 def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
     c = comparison
-    lines = [f"# distsuite comparison\n\nbase: `{md_escape(c.base_environment.id)}` "
-             f"({md_escape(c.base_environment.date)}, commit {c.base_environment.distsuite_commit or MISSING})  \n"
-             f"new: `{md_escape(c.new_environment.id)}` ({md_escape(c.new_environment.date)}, "
-             f"commit {c.new_environment.distsuite_commit or MISSING})"]
+    lines = ["**distsuite comparison**",
+             _environment_line("base", c.base_environment) + "  \n" + _environment_line("new", c.new_environment)]
     if c.base_environment.id != c.new_environment.id:
         lines.append("The two runs come from different environments: a change may come from the machine.")
     tested = sum(ch.p_value is not None for ch in c.changes)

@@ -12,8 +12,21 @@ from suite.results import Record
 
 from .fmt import MISSING, fmt_bytes, fmt_ratio, fmt_time, fmt_verdict, md_escape
 from .inputs import Source
-from .model import (GROUP_TITLES, STEP_PHASES, Baselines, Table, baseline_label, failing, groups_present,
-                    headlines, main_table, not_measured, phase_rows, subject_of, subjects)
+from .model import (
+    GROUP_TITLES,
+    STEP_PHASES,
+    Baselines,
+    Table,
+    baseline_label,
+    failing,
+    groups_present,
+    headlines,
+    main_table,
+    not_measured,
+    phase_rows,
+    subject_of,
+    subjects,
+)
 from .plots import phase_bars_figure, scaling_figure
 
 SaveFigure = Callable[[str, "Figure | None"], "str | None"]

@@ -29,7 +29,7 @@ SIZE_LABELS = {"strategy_step": "samples per step", "jacobian": "N (log-probs)",
 
 
 def _timed(records: Sequence[Record]) -> list[Record]:
-    return [r for r in records if r.status == "ok" and r.median_s and r.median_s > 0]
+    return [r for r in records if r.status == "ok" and r.median_s and r.median_s > 0 and r.size > 0]
 
 
 def panel_title(family: str | None, dim: int | None) -> str:
