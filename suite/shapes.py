@@ -28,7 +28,6 @@ MakeIndependent = Callable[[D.Distribution, int], D.Distribution]
 
 SAMPLE_SHAPES: tuple[Shape, ...] = ((), (1,), (5,), (2, 3))
 BATCH_SHAPES: tuple[Shape, ...] = ((), (3,), (2, 3), (4, 1, 2))
-SHAPE_METHODS = ("sample", "rsample", "log_prob", "cdf", "entropy", "mean", "variance")
 # Rows of Reference.values() used as value points: the bulk quantiles 0.05 ... 0.95 (the tails are the
 # reference-agreement checks' business), one sample dimension.
 VALUE_ROWS = slice(2, 7)
@@ -102,6 +101,15 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence the warnings torch emits for valid parameter sets (QUIET_WARNINGS)."""
+    with warnings.catch_warnings():
+        for message in QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
+        yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,15 +326,6 @@ def _call(result: CheckResult, label: str, family: Family, method: str, dtype: t
     except Exception as error:  # noqa: BLE001 - any other error is what the check reports
         result.fail(f"{label}: {method} raised {type(error).__name__}: {str(error)[:160]}")
         return None
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence the warnings torch emits for valid parameter sets (QUIET_WARNINGS)."""
-    with warnings.catch_warnings():
-        for message in QUIET_WARNINGS:
-            warnings.filterwarnings("ignore", message=message)
-        yield
 
 
 def _shape_fn(dist: D.Distribution, method: str, sample_shape: Shape, x: torch.Tensor | None):
