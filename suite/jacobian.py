@@ -194,7 +194,8 @@ class Unsupported:
     validate_args: bool | None = None
 
     def applies(self, dtype: torch.dtype, validate_args: bool | None) -> bool:
-        return (self.dtype in (None, dtype)) and (self.validate_args in (None, bool(validate_args)))
+        validating = Distribution._validate_args if validate_args is None else validate_args
+        return self.dtype in (None, dtype) and self.validate_args in (None, validating)
 
 
 REVERSE, FORWARD, CLOSED_FORM = "reverse", "forward", "closed form"
