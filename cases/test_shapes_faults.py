@@ -11,20 +11,21 @@ from suite import shapes as S
 from suite.families import FAMILIES, REGISTRY
 
 
-def _representatives() -> list:
-    """The first registry family of each (event_dim, discrete) kind."""
-    chosen: dict[tuple[int, bool], object] = {}
-    for family in FAMILIES:
-        chosen.setdefault((family.event_dim, family.discrete), family)
+def _representatives(families, kind) -> list:
+    """The first of `families` of each kind."""
+    chosen: dict = {}
+    for family in families:
+        chosen.setdefault(kind(family), family)
     return list(chosen.values())
 
 
-REPRESENTATIVES = _representatives()
-RSAMPLE_REPRESENTATIVES = [f for f in FAMILIES if f.has_rsample and f.event_dim in (0, 1)][:2] + \
-    [f for f in FAMILIES if f.has_rsample and f.event_dim == 1][:1]
-# Multivariate continuous families whose float64 log_prob the reference comparison covers.
-MULTIVARIATE_CONTINUOUS = [f for f in FAMILIES if f.event_dim == 1 and not f.discrete
-                           and not f.deviation("log_prob", torch.float64)]
+with S.quiet():
+    REPRESENTATIVES = _representatives(FAMILIES, lambda f: (f.event_dim, f.discrete))
+    RSAMPLE_REPRESENTATIVES = _representatives(
+        [f for f in FAMILIES if f.has_rsample and not S.deviation(f, "gradient")], lambda f: f.event_dim)
+    # Multivariate continuous families whose float64 log_prob the reference comparison covers.
+    MULTIVARIATE_CONTINUOUS = [f for f in FAMILIES if f.event_dim == 1 and not f.discrete
+                               and not f.deviation("log_prob", torch.float64)]
 BATCHED = (2, 3)
 ids = lambda f: f.name  # noqa: E731
 
