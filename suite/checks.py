@@ -108,8 +108,10 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
                          compared=int((~skip).sum()), failures=int((~ok).sum()),
                          max_abs_error=float(abs_err.max(initial=0.0)), max_rel_error=float(rel_err.max(initial=0.0)))
     if result.compared:
-        # The worst point: the largest error among the failures, else the largest relative error.
-        ranking = np.where(skip, -1.0, rel_err) if result.passed else np.where(ok | skip, -1.0, abs_err)
+        # The worst point: the largest error in units of the tolerance allowed at that point.
+        with np.errstate(invalid="ignore"):
+            ranking = np.where(skip | ~finite, -1.0, abs_err / (tol.atol + tol.rtol * np.abs(expected)))
+        ranking = np.where(finite | skip, ranking, np.where(ok, -1.0, np.inf))
         where = np.unravel_index(int(np.argmax(ranking)), actual.shape)
         result.worst = {"params": _worst_params(params, where[batch_axis]),
                         "torch": float(actual[where]), "reference": float(expected[where])}

@@ -57,6 +57,10 @@ class Family:
     # "check/dtype" (dtype "*" for both) -> reason; these cases are strict xfails and FINDINGS.md rows.
     known_deviations: Mapping[str, str] = field(default_factory=dict)
     implicit_reparam: bool = False
+    # Constraints of the tensors `build` takes, for composite families whose arg_constraints are empty.
+    param_constraints: Mapping[str, D.constraints.Constraint] | None = None
+    # Parameters a fit must hold fixed -> why (not identifiable, or an unbounded likelihood).
+    held_when_fitting: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def discrete(self) -> bool:
@@ -437,6 +441,7 @@ FAMILIES: list[Family] = [
            "sum over the event of scipy.stats.norm(loc, scale)",
            build=lambda loc, scale, validate_args=None: D.Independent(
                D.Normal(loc, scale, validate_args=validate_args), 1, validate_args=validate_args),
+           param_constraints={"loc": D.constraints.real, "scale": D.constraints.positive},
            invalid=({"scale": -1.0},)),
     Family("MixtureSameFamily", D.MixtureSameFamily,
            _params(weights=lambda rng, n: P.simplex(rng, n, 3), loc=_vector(lambda r, m: P.real(r, m, 100.0), 3),
@@ -446,6 +451,8 @@ FAMILIES: list[Family] = [
            build=lambda weights, loc, scale, validate_args=None: D.MixtureSameFamily(
                D.Categorical(probs=weights, validate_args=validate_args),
                D.Normal(loc, scale, validate_args=validate_args), validate_args=validate_args),
+           param_constraints={"weights": D.constraints.simplex, "loc": D.constraints.real,
+                              "scale": D.constraints.positive},
            invalid=({"scale": -1.0}, {"weights": [-0.5, 1.0, 0.5]})),
     Family("TransformedDistribution", D.TransformedDistribution,
            _params(loc=lambda rng, n: P.real(rng, n, 5.0), scale=_positive(1e-2, 3.0),
@@ -455,6 +462,11 @@ FAMILIES: list[Family] = [
            build=lambda loc, scale, shift, factor, validate_args=None: D.TransformedDistribution(
                D.Normal(loc, scale, validate_args=validate_args),
                [D.ExpTransform(), D.AffineTransform(shift, factor)], validate_args=validate_args),
+           param_constraints={"loc": D.constraints.real, "scale": D.constraints.positive,
+                              "shift": D.constraints.real, "factor": D.constraints.positive},
+           held_when_fitting={
+               "shift": "threshold of a 3-parameter lognormal: the likelihood is unbounded as it nears min(x)",
+               "factor": "factor * exp(Normal(loc)) = exp(Normal(loc + log factor)): not identifiable with loc"},
            invalid=({"scale": -1.0},),
            known_deviations={
                "support/*":

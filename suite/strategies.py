@@ -52,15 +52,6 @@ STRATEGIES = ("retain_graph", "rebuild_per_step", "parametrize_module", "constra
 TRANSFORMS = ("exp", "softplus")
 LOSSES = ("mle", "kl")
 
-# Composite families take distributions, not tensors, so their arg_constraints are empty:
-# the constraints of the tensors their registry `build` takes.
-COMPOSITE_CONSTRAINTS: dict[str, dict[str, constraints.Constraint]] = {
-    "Independent": {"loc": constraints.real, "scale": constraints.positive},
-    "MixtureSameFamily": {"weights": constraints.simplex, "loc": constraints.real, "scale": constraints.positive},
-    "TransformedDistribution": {"loc": constraints.real, "scale": constraints.positive,
-                                "shift": constraints.real, "factor": constraints.positive},
-}
-
 softplus_to = ConstraintRegistry()
 
 
@@ -207,14 +198,6 @@ class FitSpec:
 
 
 # Arguments held at their true value when fitting, for reasons the constraints cannot tell.
-HELD_FOR_FITTING: dict[str, dict[str, str]] = {
-    "TransformedDistribution": {
-        "shift": "threshold of a 3-parameter lognormal: the likelihood is unbounded as it nears min(x)",
-        "factor": "factor * exp(Normal(loc)) = exp(Normal(loc + log factor)): not identifiable with loc",
-    },
-}
-
-
 def _factory(family: Family) -> Callable[..., D.Distribution]:
     return family.build if family.build is not None else family.torch_cls
 
@@ -258,9 +241,9 @@ def fit_spec(family: Family, seed: int = 0, candidates: int = 64) -> FitSpec:
     pool = family.make_params(rng, candidates)
     factory = _factory(family)
     example = {k: to_tensor(v, torch.float64, "cpu") for k, v in pool.items()}
-    declared = (dict(COMPOSITE_CONSTRAINTS[family.name]) if family.name in COMPOSITE_CONSTRAINTS
+    declared = (dict(family.param_constraints) if family.param_constraints is not None
                 else class_constraints(factory, example))
-    held = dict(HELD_FOR_FITTING.get(family.name, {}))
+    held = dict(family.held_when_fitting)
     names = []
     for name, value in example.items():
         constraint = declared.get(name)
