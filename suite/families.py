@@ -101,8 +101,11 @@ class Family:
 
 
 def to_tensor(value, dtype: torch.dtype, device) -> torch.Tensor | int:
+    """A parameter as a tensor of dtype on device; a tensor keeps its autograd history."""
     if isinstance(value, int):
         return value
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype=dtype, device=device)
     return torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
 
 

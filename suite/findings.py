@@ -81,15 +81,39 @@ def render() -> str:
 BEHAVIOURS = """
 ## Behaviours found outside the value checks
 
-Each of these is asserted by a case, so the suite notices when torch changes.
+Each of these is asserted by a case (named in brackets), so the suite notices when torch changes.
 
+- **The popular `retain_graph=True` answer trains a stale copy.** A distribution built once from
+  `std = exp(log_std)` keeps the `scale` computed at construction: `log_std` moves, `dist.scale`
+  never does, and the fit is wrong without any error; with softplus instead of exp, backward raises
+  an in-place modification error. Every fittable family gets the verdict `stale` or `error`
+  (`cases/test_strategies.py::test_seed000_accepted_answer_is_stale`, `test_trajectories_mle`;
+  table: `python -m suite strategies`).
+- **`Wishart.rsample` cannot be differentiated.** `rsample` sets `is_singular = self.support.check(sample)`
+  without the `~` its retry loop uses elsewhere, so every valid sample is flagged as singular,
+  redrawn and written in place; backward then raises "modified by an inplace operation" for any
+  non-empty `sample_shape` (and every call warns "Singular sample detected")
+  (`test_trajectories_kl[...Wishart...]`, `cases/test_shapes.py` gradient cases).
+- **`Multinomial.expand(...).entropy()` raises** `AttributeError: no attribute '_binomial'`:
+  `expand` does not copy the helper Binomial (`cases/test_shapes.py`).
+- **Broadcasting pitfall (pytorch#43878).** Values shaped `(k, 1, *event)` against `batch_shape (k,)`
+  make `log_prob` return a `(k, k)` table (entry `[i, j]`: value i under parameter set j) where a user
+  wants the diagonal; a `.sum()` then adds k^2 terms. True for all 41 families; `validate_args=True`
+  does not catch it (36 families accept it silently, 5 sometimes raise a misleading support error)
+  (`cases/test_shapes_documented.py::test_broadcast_pitfall`).
 - **LogisticNormal's docstring omits an offset.** torch builds it with `StickBreakingTransform`,
   whose stick fractions are `sigmoid(y_i - log(K - 1 - i))`; so `log(X / (1 - X.cumsum(-1)))[..., :-1]`
-  is distributed as `Normal(loc - log(K - 1 - i), scale)`, not `Normal(loc, scale)` as documented.
-  The reference follows what torch computes (case: `test_logistic_normal_documented_identity_is_off_by_the_stick_breaking_offset`).
+  is distributed as `Normal(loc - log(K - 1 - i), scale)`, not `Normal(loc, scale)` as documented
+  (`cases/test_torch_behaviours.py::test_logistic_normal_documented_identity_is_off_by_the_stick_breaking_offset`).
 - **RelaxedOneHotCategorical rejects a batch of temperatures.** A temperature of shape `(n,)` or
   `(n, 1)` beside probs of shape `(n, k)` makes `log_prob` raise a shape error; only one shared
-  temperature works (case: `test_relaxed_one_hot_categorical_fails_on_a_batch_of_temperatures`).
+  temperature works (`test_relaxed_one_hot_categorical_fails_on_a_batch_of_temperatures`).
+- **Per-sample Jacobians.** `torch.autograd.functional.jacobian(..., vectorize=False)` has no forward
+  mode; `vmap(grad(...))` fails for Geometric and Multinomial (a masked in-place write in `log_prob`)
+  and for Wishart with validation on (data-dependent control flow in the positive-definite check);
+  forward mode splits d/dSigma[i, j] unevenly between (i, j) and (j, i) for MultivariateNormal and
+  Wishart (symmetrised, all methods agree to 1e-10); VonMises d/dconcentration is off by 5e-8
+  relative in float64 (the float32-grade log I0 polynomial) (`cases/test_jacobian.py`).
 """
 
 
