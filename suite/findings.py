@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,9 @@ def _cell(value) -> str:
 def render() -> str:
     lines = [HEADER.format(torch=torch.__version__, n=N_PARAMETER_SETS)]
     for family, check, dtype, reason in deviations():
-        result = measure(family, check, DTYPES[dtype])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the out-of-range points are the subject, not noise to report
+            result = measure(family, check, DTYPES[dtype])
         worst = result.worst or {}
         failing = f"{result.failures} / {result.compared}" if result.compared else result.message
         lines.append("| " + " | ".join([
