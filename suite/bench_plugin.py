@@ -1,14 +1,318 @@
-"""pytest plugin for `pytest --benchmark` (timed benchmark cases and results.json)."""
+"""pytest plugin for `pytest --benchmark`: timed benchmark cases, a separate memory pass, results.json.
+
+Without ``--benchmark`` every case marked ``benchmark`` runs its body once, untimed, as a smoke
+test (pytest-benchmark is disabled). With it, only those cases run, in one process (xdist is
+refused: parallel workers share the cores being measured), torch's intra-op thread count is pinned
+(``--bench-threads``, default 1), and each measurement becomes a record of
+``<bench-dir>/<environment id>/results.json``, rewritten atomically as the run goes and at its end,
+after which ``suite.report.render`` writes the report beside it when that module is present.
+
+Cases use the ``bench`` fixture (:class:`Bench`).
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
 import pytest
+import torch
+
+from suite import environment, measure
+from suite import results as R
+
+RECORDER = pytest.StashKey["Recorder"]()
+# One intra-op thread: comparable across machines, and free of the stalls a parallel region suffers
+# when another process takes one of its cores.
+DEFAULT_THREADS = 1
+DEFAULT_DIR = "reports"
+FLUSH_INTERVAL_S = 15.0
+# A call slower than this is timed in LONG_CALL_ROUNDS rounds instead of pytest-benchmark's calibration.
+LONG_CALL_S = 1.0
+LONG_CALL_ROUNDS = 3
+MAX_PHASE_ROUNDS = 50
+# Without --benchmark a case body runs once at sizes up to this; larger sizes change only its timing.
+SMOKE_MAX_SIZE = 100
+# pytest-benchmark settings for --benchmark unless given on the command line: rounds of at least
+# 1 ms (several calls per round below that), about 0.1 s per case, at least 5 rounds.
+BENCHMARK_DEFAULTS = {
+    "benchmark_min_time": ("--benchmark-min-time", "0.001"),
+    "benchmark_max_time": ("--benchmark-max-time", "0.1"),
+    "benchmark_min_rounds": ("--benchmark-min-rounds", 5),
+    "benchmark_columns": ("--benchmark-columns", ["median", "iqr", "rounds", "iterations"]),
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("distsuite").addoption(
+    group = parser.getgroup("distsuite")
+    group.addoption(
         "--benchmark",
         action="store_true",
         default=False,
         help="run only the timed benchmark cases and write reports/<environment-id>/",
     )
+    group.addoption("--bench-threads", type=int, default=DEFAULT_THREADS,
+                    help=f"torch intra-op threads during --benchmark, recorded (default: {DEFAULT_THREADS})")
+    group.addoption("--bench-dir", default=DEFAULT_DIR,
+                    help=f"folder for <environment-id>/results.json (default: {DEFAULT_DIR})")
+
+
+def benchmark_mode(config: pytest.Config) -> bool:
+    return bool(config.getoption("--benchmark"))
+
+
+def _given(config: pytest.Config, flag: str) -> bool:
+    return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
+
+
+def _xdist_active(config: pytest.Config) -> bool:
+    return bool(os.environ.get("PYTEST_XDIST_WORKER") or config.getoption("numprocesses", None)
+                or config.getoption("dist", "no") != "no")
+
+
+MARKERS = {
+    "cpu_slow": "benchmark size for the slow tier on the CPU (default tier on a GPU)",
+    "gpu_only": "benchmark size run on a GPU only (skipped on the CPU)",
+    "timed_only": "benchmark case too costly for the untimed smoke run (torch.compile): runs with --benchmark",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    if not benchmark_mode(config):
+        if not _given(config, "--benchmark-enable"):
+            config.option.benchmark_disable = True
+        return
+    if _xdist_active(config):
+        raise pytest.UsageError("--benchmark runs in a single process (benchmarks are disabled under xdist); "
+                                "drop -n/--dist")
+    if config.getoption("--device", "all") == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError(
+            f"--benchmark --device cuda: no CUDA device (torch.cuda.is_available() is False; torch "
+            f"{torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); use --device cpu")
+    threads = config.getoption("--bench-threads")
+    if threads < 1:
+        raise pytest.UsageError(f"--bench-threads must be at least 1; got {threads}")
+    torch.set_num_threads(threads)
+    for name, (flag, value) in BENCHMARK_DEFAULTS.items():
+        if not _given(config, flag):
+            setattr(config.option, name, value)
+    config.stash[RECORDER] = Recorder(environment.capture(torch.get_num_threads()),
+                                      Path(config.getoption("--bench-dir")))
+
+
+def _params_of(item: pytest.Item) -> dict:
+    return getattr(getattr(item, "callspec", None), "params", {})
+
+
+def _device_of(item: pytest.Item) -> str:
+    return measure.device_type(_params_of(item).get("device", "cpu"))
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], drop: Callable[[pytest.Item], bool]) -> None:
+    kept = [item for item in items if not drop(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if drop(item)])
+        items[:] = kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tiers from the MARKERS; with --benchmark only benchmark cases, CUDA ones timed with a synchronising clock."""
+    timed = benchmark_mode(config)
+    if not timed:
+        _deselect(config, items, lambda item: _params_of(item).get("size", 0) > SMOKE_MAX_SIZE)
+    for item in items:
+        on_cpu = _device_of(item) == "cpu"
+        if on_cpu and item.get_closest_marker("cpu_slow"):
+            item.add_marker(pytest.mark.slow)
+        if on_cpu and item.get_closest_marker("gpu_only"):
+            item.add_marker(pytest.mark.skip(reason="a size for GPUs only"))
+        if not timed and item.get_closest_marker("timed_only"):
+            item.add_marker(pytest.mark.skip(reason="too costly untimed (torch.compile): runs with --benchmark"))
+    if not timed:
+        return
+    _deselect(config, items, lambda item: item.get_closest_marker("benchmark") is None)
+    for item in items:
+        device = _device_of(item)
+        if device != "cpu":
+            item.add_marker(pytest.mark.benchmark(timer=measure.timer_for(device)), append=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    recorder = session.config.stash.get(RECORDER, None)
+    if recorder is not None:
+        recorder.finish()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is None:
+        return
+    terminalreporter.write_sep("-", "distsuite benchmark")
+    for line in recorder.summary():
+        terminalreporter.write_line(line)
+
+
+class Recorder:
+    """The run's records, written to <root>/<environment id>/results.json atomically and incrementally."""
+
+    def __init__(self, environment: R.Environment, root: Path, flush_interval_s: float = FLUSH_INTERVAL_S):
+        self.environment = environment
+        self.path = R.results_path(root, environment.id)
+        self.records: list[R.Record] = []
+        self.flush_interval_s = flush_interval_s
+        self._written_at = time.monotonic()
+        self.report: Path | None = None
+        self.problems: list[str] = []
+
+    def add(self, records: Sequence[R.Record]) -> None:
+        self.records.extend(records)
+        if time.monotonic() - self._written_at >= self.flush_interval_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.records:
+            R.write_atomic(self.path, R.Results(self.environment, R.merge_records(self.records)))
+        self._written_at = time.monotonic()
+
+    def finish(self) -> None:
+        try:
+            self.flush()
+        except (OSError, R.SchemaError) as exc:
+            self.problems.append(f"results not written: {measure.describe(exc)}")
+            return
+        if not self.records:
+            return
+        try:
+            from suite.report import render
+        except ImportError:
+            return
+        try:
+            self.report = render([self.path], self.path.parent)
+        except Exception as exc:  # noqa: BLE001 - the measurements are saved; a report failure is reported
+            self.problems.append(f"report not rendered: {measure.describe(exc)}")
+
+    def summary(self) -> list[str]:
+        counts: dict[str, int] = {}
+        for record in R.merge_records(self.records):
+            counts[record.status] = counts.get(record.status, 0) + 1
+        lines = [f"environment {self.environment.id}, torch threads: {self.environment.threads}"]
+        if self.records:
+            tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            lines.append(f"{sum(counts.values())} records ({tally}) in {self.path}")
+        else:
+            lines.append("no benchmark case ran; nothing written")
+        if self.report is not None:
+            lines.append(f"report: {self.report}")
+        return lines + self.problems
+
+
+def dtype_name(dtype: torch.dtype | str) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+class Bench:
+    """What a benchmark case calls: time (pytest-benchmark), break down, measure memory, record.
+
+    Outside --benchmark it runs the body once, untimed, and records nothing.
+    """
+
+    def __init__(self, case_id: str, benchmark, recorder: Recorder | None):
+        self.case_id = case_id
+        self.benchmark = benchmark
+        self.recorder = recorder
+
+    @property
+    def timed(self) -> bool:
+        return self.recorder is not None
+
+    def run(self, fn: Callable[[], Any], device: str | torch.device, *, verdict: Any = None,
+            errors_are_data: bool = False, **fields: Any) -> Any:
+        """Measure fn(); `fields` are the record's group, method, dtype, size, family, dim, validate, compiled."""
+        return self.run_stages([("total", lambda _: fn())], device, breakdown=False, verdict=verdict,
+                               errors_are_data=errors_are_data, **fields)
+
+    def run_stages(self, stages: Sequence[measure.Stage], device: str | torch.device, *, breakdown: bool = True,
+                   verdict: Any = None, errors_are_data: bool = False, **fields: Any) -> Any:
+        """Measure a pipeline of stages (see measure.time_stages): the whole by pytest-benchmark and,
+        with `breakdown`, each stage in its own records (phase = the stage's name).
+
+        An out-of-memory failure becomes an `oom` record and skips the case with that message; with
+        `errors_are_data` any other failure becomes an `error` (or `unsupported`) record likewise,
+        else the case fails. `verdict` is a string or a function of the first call's result.
+        Returns that result.
+        """
+        base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
+                    dtype=dtype_name(fields["dtype"]))
+        phase = "total" if breakdown else None
+
+        def call() -> Any:
+            return measure.run_stages(stages)
+
+        first = measure.guarded(call, device)
+        if not first.ok:
+            self._fail(first, base, phase, errors_are_data)
+        text = verdict(first.value) if callable(verdict) else verdict
+        if not self.timed:
+            self.benchmark(lambda: None)
+            return first.value
+        try:
+            if _seconds(call, device) > LONG_CALL_S:
+                self.benchmark.pedantic(call, rounds=LONG_CALL_ROUNDS, iterations=1)
+            else:
+                self.benchmark(call)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            self._fail(measure.failure(exc, device), base, phase, errors_are_data)
+        stats = self.benchmark.stats.stats
+        records = [R.Record(**base, phase=phase, median_s=float(stats.median), iqr_s=float(stats.iqr),
+                            rounds=int(stats.rounds), samples_s=[float(s) for s in stats.data], verdict=text)]
+        if breakdown:
+            rounds = min(int(stats.rounds), MAX_PHASE_ROUNDS)
+            for name, timing in measure.time_stages(stages, device, rounds, warmup=0).items():
+                if name != "total":
+                    records.append(R.Record(**base, phase=name, median_s=timing.median_s, iqr_s=timing.iqr_s,
+                                            rounds=timing.rounds, samples_s=timing.samples_s, verdict=text))
+        memory = measure.guarded(lambda: measure.peak_memory(call, device), device)
+        if memory.ok:
+            records[0].peak_bytes = memory.value.peak_bytes
+        else:
+            records[0].error = f"memory pass: {memory.error}"
+        self.recorder.add(records)
+        return first.value
+
+    def _fail(self, outcome: measure.Outcome, base: dict, phase: str | None, errors_are_data: bool) -> None:
+        if self.timed:
+            self.recorder.add([R.Record(**base, phase=phase, status=outcome.status, error=outcome.error)])
+        if outcome.status == measure.OOM:
+            pytest.skip(f"out of memory at size {base['size']} on {base['device']}: {outcome.error}")
+        if outcome.status == measure.ERROR and not errors_are_data:
+            raise outcome.exception
+        pytest.skip(f"{outcome.status}: {outcome.error}")
+
+
+def _seconds(fn: Callable[[], Any], device: str | torch.device) -> float:
+    clock = measure.timer_for(device)
+    start = clock()
+    fn()
+    return clock() - start
+
+
+@pytest.fixture
+def recorder(request: pytest.FixtureRequest) -> Recorder | None:
+    """The run's Recorder under --benchmark, else None."""
+    return request.config.stash.get(RECORDER, None)
+
+
+@pytest.fixture
+def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
+    """Time, break down, measure memory and record a benchmark case (see Bench).
+
+    The case runs with the pinned thread count (--bench-threads) in the untimed smoke run too.
+    """
+    with measure.pinned_threads(request.config.getoption("--bench-threads")):
+        yield Bench(request.node.nodeid, benchmark, request.config.stash.get(RECORDER, None))

@@ -54,11 +54,13 @@ def describe(exc: BaseException, limit: int = 300) -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What running a callable gave: status 'ok' with its value, or 'oom'/'error' with a one-line message."""
+    """What running a callable gave: status 'ok' with its value, or 'oom'/'error'/'unsupported' with a
+    one-line message and the exception."""
 
     status: str
     value: Any = None
     error: str | None = None
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -66,18 +68,24 @@ class Outcome:
 
 
 def guarded(fn: Callable[[], Any], device: str | torch.device = "cpu") -> Outcome:
-    """Run fn, turning an out-of-memory condition or any other exception into an Outcome.
+    """Run fn, turning an exception into an Outcome: 'oom' for an allocation failure, 'unsupported' for
+    NotImplementedError, 'error' for anything else.
 
     After an OOM on CUDA the allocator's cached blocks are released, so the next case starts clean.
     """
     try:
         return Outcome(OK, value=fn())
     except Exception as exc:  # noqa: BLE001 - every failure becomes data
-        if is_oom(exc):
-            if device_type(device) == "cuda":
-                torch.cuda.empty_cache()
-            return Outcome(OOM, error=describe(exc))
-        return Outcome(ERROR, error=describe(exc))
+        return failure(exc, device)
+
+
+def failure(exc: BaseException, device: str | torch.device = "cpu") -> Outcome:
+    if is_oom(exc):
+        if device_type(device) == "cuda":
+            torch.cuda.empty_cache()
+        return Outcome(OOM, error=describe(exc), exception=exc)
+    status = UNSUPPORTED if isinstance(exc, NotImplementedError) else ERROR
+    return Outcome(status, error=describe(exc), exception=exc)
 
 
 @dataclass(frozen=True)

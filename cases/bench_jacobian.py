@@ -1,0 +1,70 @@
+"""Per-sample Jacobians of log_prob by every method, for N samples and event size d; verdicts against
+the analytic score of the same configuration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from suite import jacobian as J
+from suite.families import REGISTRY
+
+pytestmark = pytest.mark.benchmark
+
+N_SAMPLES = (10, 100, 1_000, 10_000)
+DIMS = (2, 16, 128)
+# Jacobian entries (N x parameter count) above this are the slow tier on the CPU: there the
+# sequential and forward-mode methods take seconds to minutes per call.
+CPU_DEFAULT_ENTRIES = 30_000
+
+
+def sized_params(family: str, d: int) -> dict:
+    """One unbatched parameter set at dimension d, as the benchmark problems use."""
+    params = J.SIZED_PARAMS[family](np.random.default_rng(0), 1, d)
+    return {k: v if isinstance(v, int) else np.asarray(v)[0] for k, v in params.items()}
+
+
+def parameter_count(family: str, d: int) -> int:
+    return sum(np.size(v) for v in sized_params(family, d).values() if not isinstance(v, int))
+
+
+def _grid() -> list:
+    cases = []
+    for family in J.SIZED_PARAMS:
+        for d in DIMS:
+            count = parameter_count(family, d)
+            for n in N_SAMPLES:
+                marks = [pytest.mark.cpu_slow] if n * count > CPU_DEFAULT_ENTRIES else []
+                cases.append(pytest.param(family, d, n, id=f"{family}-d{d}-N{n}", marks=marks))
+    return cases
+
+
+def agreement(family: str, dim: int, values: tuple[torch.Tensor, ...], reference: tuple[torch.Tensor, ...],
+              dtype: torch.dtype) -> str:
+    """'agree' or 'disagree' with the largest normwise relative error, against the reference method
+    (symmetric-matrix parameters compared symmetrised, as the Jacobian checks do)."""
+    fam = REGISTRY[family]
+    names = J.differentiable_params(fam, sized_params(family, dim))
+
+    def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.JacobianResult:
+        return J.JacobianResult(method, family, J.OK, dict(zip(names, vals)))
+
+    comparison = J.compare(result("method", values), result(J.REFERENCE_METHOD, reference), J.rtol_for(fam, dtype),
+                           batch_ndim=0, symmetric=J.symmetric_param_names(fam, names))
+    return f"{'agree' if comparison.ok else 'disagree'} (rel err {comparison.worst:.1e})"
+
+
+@pytest.mark.parametrize("method", list(J.METHODS))
+@pytest.mark.parametrize("family,dim,size", _grid())
+def test_jacobian(bench, method, family, dim, size, device, dtype, seed):
+    fn, inputs = J.benchmark_case(method, family, size, dim, device, dtype, seed=seed)
+
+    def verdict(values: tuple[torch.Tensor, ...]) -> str:
+        if method == J.REFERENCE_METHOD:
+            return "reference"
+        ref_fn, ref_inputs = J.benchmark_case(J.REFERENCE_METHOD, family, size, dim, device, dtype, seed=seed)
+        return agreement(family, dim, values, ref_fn(*ref_inputs), dtype)
+
+    bench.run(lambda: fn(*inputs), device, verdict=verdict, errors_are_data=True, group="jacobian", family=family,
+              method=method, dtype=dtype, size=size, dim=dim)

@@ -1,0 +1,310 @@
+"""The measuring itself: peak memory to the byte, stage timing, failure classification, results.json,
+and the `pytest --benchmark` run end to end. Each check has a planted fault that it reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from suite import environment, measure
+from suite import results as R
+
+pytest_plugins = ["pytester"]
+
+
+# ------------------------------------------------------------------ peak memory
+
+
+def blocks(nbytes: int, dtype: torch.dtype, device, extra_elements: int = 0):
+    """Two live blocks of nbytes/2, one freed, then a copy of the other: the true peak is nbytes."""
+    count = nbytes // 2 // torch.empty((), dtype=dtype).element_size()
+
+    def allocate() -> torch.Tensor:
+        first = torch.empty(count + extra_elements, dtype=dtype, device=device)
+        second = torch.empty(count, dtype=dtype, device=device)
+        del first
+        return second.clone()
+
+    return allocate
+
+
+def peak_is(fn, device, expected: int) -> bool:
+    return measure.peak_memory(fn, device).peak_bytes == expected
+
+
+@pytest.mark.parametrize("nbytes", [1 << 16, 24_000_000])
+def test_peak_memory_is_exact(nbytes, device, dtype):
+    assert measure.peak_memory(blocks(nbytes, dtype, device), device).peak_bytes == nbytes
+
+
+def test_peak_memory_planted_faults_are_seen(device, dtype):
+    """A block 8 elements larger, or blocks that never overlap, give a different peak than declared."""
+    nbytes = 1 << 20
+    assert not peak_is(blocks(nbytes, dtype, device, extra_elements=8), device, nbytes)
+
+    def sequential() -> None:
+        for _ in range(2):
+            torch.empty(nbytes // 2, dtype=torch.uint8, device=device)
+
+    assert not peak_is(sequential, device, nbytes)
+    assert peak_is(sequential, device, nbytes // 2)
+
+
+def test_peak_memory_excludes_what_was_already_allocated(device):
+    held = torch.empty(1 << 22, dtype=torch.uint8, device=device)
+    assert measure.peak_memory(lambda: torch.empty(1024, dtype=torch.uint8, device=device), device).peak_bytes == 1024
+    del held
+
+
+def test_peak_of_replays_allocations_in_time_order():
+    assert measure.peak_of([(0, 100), (1, 50), (2, -100), (3, 80)]) == 150
+    assert measure.peak_of([(0, 100), (1, -100), (2, 50), (3, 80)]) == 130
+
+
+# ------------------------------------------------------------------ timing
+
+
+SLEEPS = {"short": 0.002, "long": 0.006}
+# Upper slack for a sleep on a loaded machine; a clock that misses the sleep reads under the lower bound.
+SLACK_S = 0.03
+
+
+def stage_times_match(timer) -> bool:
+    stages = [(name, lambda _, s=s: time.sleep(s)) for name, s in SLEEPS.items()]
+    timings = measure.time_stages(stages, "cpu", rounds=5, warmup=1, timer=timer)
+    within = [s <= timings[name].median_s <= s + SLACK_S for name, s in SLEEPS.items()]
+    total = sum(SLEEPS.values())
+    return all(within) and total <= timings["total"].median_s <= total + 2 * SLACK_S
+
+
+def test_stage_timing_attributes_time_to_each_stage():
+    assert stage_times_match(measure.timer_for("cpu"))
+
+
+def test_stage_timing_planted_fault_clock_that_misses_waiting():
+    """process_time does not advance while sleeping, as a clock without synchronisation misses GPU work."""
+    assert not stage_times_match(time.process_time)
+
+
+def test_stage_timing_feeds_each_output_to_the_next_stage():
+    seen = []
+    stages = [("a", lambda _: 3), ("b", lambda v: seen.append(v) or v * 2)]
+    assert measure.run_stages(stages) == 6 and seen == [3]
+    measure.time_stages(stages, "cpu", rounds=2, warmup=0)
+    assert seen == [3, 3, 3]
+
+
+def test_summarize_median_and_iqr():
+    timing = measure.summarize([9.0, 1.0, 2.0, 3.0, 100.0])
+    assert (timing.median_s, timing.iqr_s, timing.rounds) == (3.0, 7.0, 5)
+
+
+def test_rounds_within_budget():
+    assert measure.rounds_within(0.01, 0.1) == 10
+    assert measure.rounds_within(1.0, 0.1) == 5
+    assert measure.rounds_within(1e-6, 0.1) == 200
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: torch.cuda.is_available() is False")
+def test_cuda_timer_waits_for_queued_work():
+    """The synchronising clock counts queued kernels; the planted plain perf_counter reads far less."""
+    device = "cuda"
+    a = torch.randn(4096, 4096, device=device)
+
+    def work() -> None:
+        for _ in range(20):
+            a @ a
+
+    work()
+    timings = {}
+    for name, clock in {"synced": measure.timer_for(device), "plain": time.perf_counter}.items():
+        torch.cuda.synchronize()
+        timings[name] = measure.time_stages([("work", lambda _: work())], device, rounds=3, timer=clock)["work"]
+    torch.cuda.synchronize()
+    assert timings["plain"].median_s < 0.5 * timings["synced"].median_s
+
+
+# ------------------------------------------------------------------ failures
+
+
+def test_real_cpu_allocation_failure_is_oom():
+    outcome = measure.guarded(lambda: torch.empty(1 << 60, dtype=torch.uint8), "cpu")
+    assert outcome.status == measure.OOM and "allocate" in outcome.error
+
+
+@pytest.mark.parametrize("exc,status", [
+    (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), measure.OOM),
+    (MemoryError(), measure.OOM),
+    (NotImplementedError("no rsample"), measure.UNSUPPORTED),
+    (RuntimeError("The size of tensor a (3) must match the size of tensor b (4)"), measure.ERROR),
+    (ValueError("Expected parameter scale to satisfy the constraint"), measure.ERROR),
+])
+def test_failures_are_classified(exc, status):
+    def fail():
+        raise exc
+
+    outcome = measure.guarded(fail)
+    assert outcome.status == status and outcome.exception is exc and "\n" not in outcome.error
+
+
+# ------------------------------------------------------------------ results.json
+
+
+def sample_results(env_id: str = "test-env") -> R.Results:
+    env = replace(environment.capture(threads=1), id=env_id)
+    return R.Results(env, [
+        R.Record(case_id="c::a", group="throughput", method="log_prob", device="cpu", dtype="float64", size=100,
+                 family="Normal", median_s=1e-5, iqr_s=1e-6, rounds=3, samples_s=[1e-5, 1.1e-5, 0.9e-5],
+                 peak_bytes=800),
+        R.Record(case_id="c::b", group="strategy_step", method="rebuild_per_step", device="cpu", dtype="float32",
+                 size=10**6, family="Gamma", phase="total", validate=True, status="oom", error="MemoryError"),
+    ])
+
+
+def test_results_round_trip(tmp_path):
+    path = R.write_atomic(tmp_path / "env" / R.FILENAME, sample_results())
+    assert R.load(path) == sample_results()
+
+
+@pytest.mark.parametrize("fault", ["schema_version", "missing", "unknown", "status", "bool_size", "samples"])
+def test_results_validation_planted_faults(fault):
+    document = sample_results().to_dict()
+    record = document["records"][0]
+    if fault == "schema_version":
+        document["schema_version"] = 2
+    elif fault == "missing":
+        del record["median_s"]
+    elif fault == "unknown":
+        record["speed"] = 1.0
+    elif fault == "status":
+        record["status"] = "fine"
+    elif fault == "bool_size":
+        record["size"] = True
+    else:
+        record["samples_s"] = ["fast"]
+    with pytest.raises(R.SchemaError):
+        R.validate(document)
+    R.validate(sample_results().to_dict())
+
+
+def test_interrupted_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = R.write_atomic(tmp_path / R.FILENAME, sample_results())
+    before = path.read_bytes()
+
+    def interrupted(obj, f, **kwargs):
+        f.write('{"schema_version": 1, "environment": ')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(R.json, "dump", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        R.write_atomic(path, sample_results())
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [R.FILENAME]
+
+
+def test_another_environments_results_are_not_overwritten(tmp_path):
+    path = R.write_atomic(tmp_path / R.FILENAME, sample_results("machine-a"))
+    with pytest.raises(FileExistsError, match="machine-a"):
+        R.write_atomic(path, sample_results("machine-b"))
+    assert R.load(path).environment.id == "machine-a"
+
+
+def test_environment_id_is_stable_and_distinguishes_settings():
+    first = environment.capture(threads=3)
+    assert environment.capture(threads=3).id == first.id
+    assert environment.capture(threads=4).id != first.id
+    assert environment.environment_id("AMD EPYC", 1, None) != environment.environment_id("AMD EPYC", 1, "NVIDIA H100")
+    assert "/" not in environment.environment_id("Intel(R) Xeon(R) CPU @ 2.20GHz", 1, "A/B")
+
+
+# ------------------------------------------------------------------ pytest --benchmark end to end
+
+BENCH_MODULE = '''
+import pytest, torch
+pytestmark = pytest.mark.benchmark
+
+def test_ok(bench):
+    x = torch.ones(1000, dtype=torch.float64)
+    bench.run(x.clone, "cpu", group="throughput", method="log_prob", dtype=torch.float64, size=1000,
+              verdict="agree")
+
+def test_stages(bench):
+    bench.run_stages([("construct", lambda _: torch.ones(10)), ("log_prob", lambda t: t.sum())], "cpu",
+                     group="strategy_step", method="rebuild_per_step", dtype=torch.float32, size=10)
+
+def test_oom(bench):
+    bench.run(lambda: torch.empty(1 << 60, dtype=torch.uint8), "cpu", group="throughput", method="sample",
+              dtype=torch.float64, size=1 << 60)
+
+def test_error_as_data(bench):
+    def fail():
+        raise RuntimeError("compile failed")
+    bench.run(fail, "cpu", errors_are_data=True, group="throughput", method="log_prob", dtype=torch.float32,
+              size=1, compiled=True)
+
+def test_runs_after_the_failures(bench):
+    bench.run(lambda: None, "cpu", group="throughput", method="rsample", dtype=torch.float32, size=2)
+'''
+
+NOT_A_BENCHMARK = '''
+def test_plain():
+    pass
+'''
+
+
+@pytest.fixture
+def bench_project(pytester):
+    pytester.makepyfile(bench_cases=BENCH_MODULE, test_plain=NOT_A_BENCHMARK)
+    pytester.makeini("[pytest]\npython_files = bench_*.py test_*.py\nmarkers =\n    benchmark: timed\n")
+    return pytester
+
+
+def run_benchmark(project, *args):
+    out = project.path / "out"
+    result = project.runpytest_inprocess("-p", "suite.bench_plugin", "--benchmark", "--bench-dir", str(out), *args)
+    return result, out
+
+
+def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
+    result, out = run_benchmark(bench_project, "-rs")
+    result.assert_outcomes(passed=3, skipped=2, deselected=1)
+    [path] = out.glob(f"*/{R.FILENAME}")
+    records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(path).records}
+    assert records[("test_ok", None)].status == "ok" and records[("test_ok", None)].verdict == "agree"
+    assert records[("test_ok", None)].median_s > 0 and records[("test_ok", None)].peak_bytes == 8000
+    assert {phase for name, phase in records if name == "test_stages"} == {"total", "construct", "log_prob"}
+    assert records[("test_oom", None)].status == "oom"
+    assert records[("test_error_as_data", None)].status == "error"
+    assert "compile failed" in records[("test_error_as_data", None)].error
+    assert records[("test_runs_after_the_failures", None)].status == "ok"
+    assert R.load(path).environment.threads == 1
+    result.stdout.fnmatch_lines(["*7 records (1 error, 5 ok, 1 oom)*", "*out of memory at size*"])
+
+
+def test_without_benchmark_bodies_run_once_and_nothing_is_written(bench_project):
+    result = bench_project.runpytest_inprocess("-p", "suite.bench_plugin", "--bench-dir",
+                                               str(bench_project.path / "out"))
+    result.assert_outcomes(passed=4, skipped=2)
+    assert not (bench_project.path / "out").exists()
+
+
+def test_benchmark_refuses_xdist(bench_project):
+    result, _ = run_benchmark(bench_project, "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--benchmark runs in a single process*"])
+
+
+def test_benchmark_cuda_request_without_gpu_is_a_clear_error(bench_project):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    bench_project.makeconftest("def pytest_addoption(parser):\n    parser.addoption('--device', default='all')\n")
+    result, _ = run_benchmark(bench_project, "--device", "cuda")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--benchmark --device cuda: no CUDA device*"])
