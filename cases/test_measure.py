@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import replace
 
@@ -83,12 +84,45 @@ def stage_times_match(timer) -> bool:
 
 
 def test_stage_timing_attributes_time_to_each_stage():
-    assert stage_times_match(measure.timer_for("cpu"))
+    assert stage_times_match(measure.timer_for("cpu", threads=2))
 
 
 def test_stage_timing_planted_fault_clock_that_misses_waiting():
     """process_time does not advance while sleeping, as a clock without synchronisation misses GPU work."""
     assert not stage_times_match(time.process_time)
+
+
+def python_work(units: int) -> int:
+    return sum(range(units * 20_000))
+
+
+def in_another_thread(fn):
+    def run(value):
+        worker = threading.Thread(target=fn, args=(value,))
+        worker.start()
+        worker.join()
+    return run
+
+
+def work_ratio_matches(stages, timer) -> bool:
+    """The heavy stage does three times the light stage's work: their times must show it."""
+    timings = measure.time_stages(stages, "cpu", rounds=7, warmup=1, timer=timer)
+    light = timings["light"].median_s
+    return light > 0 and 2.4 <= timings["heavy"].median_s / light <= 3.6
+
+
+def test_single_thread_clock_counts_the_work_of_each_stage():
+    stages = [("light", lambda _: python_work(1)), ("heavy", lambda _: python_work(3))]
+    assert measure.timer_for("cpu", threads=1) is time.thread_time
+    assert work_ratio_matches(stages, measure.timer_for("cpu", threads=1))
+
+
+def test_thread_clock_planted_fault_work_in_another_thread():
+    """Work on another thread is invisible to the thread clock: why more than one torch thread means
+    the wall clock."""
+    stages = [("light", lambda _: python_work(1)), ("heavy", in_another_thread(lambda _: python_work(3)))]
+    assert not work_ratio_matches(stages, time.thread_time)
+    assert measure.timer_for("cpu", threads=2) is time.perf_counter
 
 
 def test_stage_timing_feeds_each_output_to_the_next_stage():
@@ -197,11 +231,10 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path, monkeypatch):
     path = R.write_atomic(tmp_path / R.FILENAME, sample_results())
     before = path.read_bytes()
 
-    def interrupted(obj, f, **kwargs):
-        f.write('{"schema_version": 1, "environment": ')
+    def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(R.json, "dump", interrupted)
+    monkeypatch.setattr(R.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         R.write_atomic(path, sample_results())
     assert path.read_bytes() == before

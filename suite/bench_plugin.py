@@ -37,10 +37,10 @@ MAX_PHASE_ROUNDS = 50
 # Without --benchmark a case body runs once at sizes up to this; larger sizes change only its timing.
 SMOKE_MAX_SIZE = 100
 # pytest-benchmark settings for --benchmark unless given on the command line: rounds of at least
-# 1 ms (several calls per round below that), about 0.1 s per case, at least 5 rounds.
+# 1 ms (several calls per round below that), about 0.2 s per case, at least 5 rounds.
 BENCHMARK_DEFAULTS = {
     "benchmark_min_time": ("--benchmark-min-time", "0.001"),
-    "benchmark_max_time": ("--benchmark-max-time", "0.1"),
+    "benchmark_max_time": ("--benchmark-max-time", "0.2"),
     "benchmark_min_rounds": ("--benchmark-min-rounds", 5),
     "benchmark_columns": ("--benchmark-columns", ["median", "iqr", "rounds", "iterations"]),
 }
@@ -122,7 +122,8 @@ def _deselect(config: pytest.Config, items: list[pytest.Item], drop: Callable[[p
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tiers from the MARKERS; with --benchmark only benchmark cases, CUDA ones timed with a synchronising clock."""
+    """Tiers from the MARKERS; with --benchmark only benchmark cases, each timed with its device's clock
+    (measure.timer_for: thread CPU time on a one-thread CPU, synchronised wall clock on CUDA)."""
     timed = benchmark_mode(config)
     if not timed:
         _deselect(config, items, lambda item: _params_of(item).get("size", 0) > SMOKE_MAX_SIZE)
@@ -138,9 +139,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     _deselect(config, items, lambda item: item.get_closest_marker("benchmark") is None)
     for item in items:
-        device = _device_of(item)
-        if device != "cpu":
-            item.add_marker(pytest.mark.benchmark(timer=measure.timer_for(device)), append=False)
+        item.add_marker(pytest.mark.benchmark(timer=measure.timer_for(_device_of(item))), append=False)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -270,13 +269,13 @@ class Bench:
             self._fail(measure.failure(exc, device), base, phase, errors_are_data)
         stats = self.benchmark.stats.stats
         records = [R.Record(**base, phase=phase, median_s=float(stats.median), iqr_s=float(stats.iqr),
-                            rounds=int(stats.rounds), samples_s=[float(s) for s in stats.data], verdict=text)]
+                            rounds=int(stats.rounds), samples_s=R.rounded(stats.data), verdict=text)]
         if breakdown:
             rounds = min(int(stats.rounds), MAX_PHASE_ROUNDS)
             for name, timing in measure.time_stages(stages, device, rounds, warmup=0).items():
                 if name != "total":
                     records.append(R.Record(**base, phase=name, median_s=timing.median_s, iqr_s=timing.iqr_s,
-                                            rounds=timing.rounds, samples_s=timing.samples_s, verdict=text))
+                                            rounds=timing.rounds, samples_s=R.rounded(timing.samples_s), verdict=text))
         memory = measure.guarded(lambda: measure.peak_memory(call, device), device)
         if memory.ok:
             records[0].peak_bytes = memory.value.peak_bytes

@@ -1,7 +1,8 @@
 """Measuring time and memory of a callable on a device, and classifying what went wrong.
 
 Timing on CUDA synchronises only at round (or stage) boundaries, so queued kernels are counted
-once and the launch pipeline between them is left alone. Memory is measured in its own pass:
+once and the launch pipeline between them is left alone. On a single-threaded CPU the clock is
+the thread's CPU time (see timer_for). Memory is measured in its own pass:
 on CUDA from the caching allocator's peak statistics, on the CPU from the profiler's allocation
 events (every tensor allocation and free with its size, in order), so a peak is exact to the byte.
 """
@@ -30,9 +31,18 @@ def device_type(device: str | torch.device) -> str:
     return torch.device(device).type
 
 
-def timer_for(device: str | torch.device) -> Timer:
-    """A clock for round boundaries: perf_counter on the CPU; on an accelerator, synchronise then read it."""
-    return time.perf_counter if device_type(device) == "cpu" else synchronising_timer
+def timer_for(device: str | torch.device, threads: int | None = None) -> Timer:
+    """The clock read at round (and stage) boundaries.
+
+    On an accelerator: synchronise, then read the wall clock. On the CPU with one torch thread
+    (`threads`, default torch's current count): the calling thread's CPU time, which is where all
+    the work runs; it equals wall-clock time on an idle machine and is not inflated while another
+    process holds the core. With more threads the work spreads over threads, so the wall clock.
+    """
+    if device_type(device) != "cpu":
+        return synchronising_timer
+    threads = torch.get_num_threads() if threads is None else threads
+    return time.thread_time if threads == 1 else time.perf_counter
 
 
 def synchronize(device: str | torch.device) -> None:

@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -177,8 +177,7 @@ def write_atomic(path: str | os.PathLike, results: Results) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1, allow_nan=False)
-            f.write("\n")
+            f.write(dumps(document))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -187,6 +186,16 @@ def write_atomic(path: str | os.PathLike, results: Results) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    """The document as JSON with one record per line (small, and diffs line by line)."""
+    def compact(obj: Any) -> str:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+    head = {k: v for k, v in document.items() if k != "records"}
+    lines = ",\n".join(compact(r) for r in document["records"])
+    return f"{compact(head)[:-1]},\n\"records\":[\n{lines}\n]}}\n"
 
 
 def _environment_id_of(path: Path) -> str | None:
@@ -198,8 +207,12 @@ def _environment_id_of(path: Path) -> str | None:
 
 
 
-def record_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(Record))
+SAMPLE_DIGITS = 6
+
+
+def rounded(samples_s: Iterable[float], digits: int = SAMPLE_DIGITS) -> list[float]:
+    """Samples to `digits` significant digits (far finer than any timer's run-to-run spread)."""
+    return [float(f"{s:.{digits}g}") for s in samples_s]
 
 
 def results_path(root: str | os.PathLike, environment_id: str) -> Path:
