@@ -3,7 +3,6 @@ and the `pytest --benchmark` run end to end. Each check has a planted fault that
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time

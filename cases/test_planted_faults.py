@@ -10,8 +10,8 @@ import torch
 import torch.distributions as D
 
 from suite.checks import check_invalid_params, check_method, check_support, default_builder
-from suite.faults import with_fault, with_support, without_validation
 from suite.families import REGISTRY, unregistered_classes
+from suite.faults import with_fault, with_support, without_validation
 from suite.state import GlobalState
 
 N = 1000

@@ -12,9 +12,18 @@ import torch.distributions as D
 
 from suite.families import FAMILIES
 from suite.fitting import compare_mle, fit_torch
-from suite.strategies import (ConstraintModule, RebuildPerStep, compare_strategies, fit_spec,
-                              invalid_initial_value_error, run_strategy, spec_from_values, training_state,
-                              trajectory_error, validation_default_preserved)
+from suite.strategies import (
+    ConstraintModule,
+    RebuildPerStep,
+    compare_strategies,
+    fit_spec,
+    invalid_initial_value_error,
+    run_strategy,
+    spec_from_values,
+    training_state,
+    trajectory_error,
+    validation_default_preserved,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

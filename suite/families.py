@@ -357,7 +357,8 @@ FAMILIES: list[Family] = [
            invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
            known_deviations={
                "enumerate_support/float32":
-                   "probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category below 1.2e-7 is -15.9",
+                   "probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability"
+                   " of a category below 1.2e-7 is -15.9",
            }),
     Family("OneHotCategorical", D.OneHotCategorical,
            _params(probs=lambda rng, n: P.simplex(rng, n, 5)),
@@ -365,7 +366,8 @@ FAMILIES: list[Family] = [
            "scipy.stats.multinomial(1, probs)", invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
            known_deviations={
                "enumerate_support/float32":
-                   "probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category below 1.2e-7 is -15.9",
+                   "probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability"
+                   " of a category below 1.2e-7 is -15.9",
            }),
     Family("OneHotCategoricalStraightThrough", D.OneHotCategoricalStraightThrough,
            _params(probs=lambda rng, n: P.simplex(rng, n, 5)),
@@ -373,7 +375,8 @@ FAMILIES: list[Family] = [
            "scipy.stats.multinomial(1, probs)", invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
            known_deviations={
                "enumerate_support/float32":
-                   "probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category below 1.2e-7 is -15.9",
+                   "probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability"
+                   " of a category below 1.2e-7 is -15.9",
            }),
     Family("Multinomial", D.Multinomial,
            lambda rng, n: {"total_count": 20, "probs": P.simplex(rng, n, 4)},
@@ -381,7 +384,8 @@ FAMILIES: list[Family] = [
            "scipy.stats.multinomial(total_count, probs)", invalid=({"probs": [-0.1, 0.4, 0.4, 0.3]},),
            known_deviations={
                "entropy/float64":
-                   "entropy computes lgamma(total_count + 1) from an int64 tensor, i.e. in float32: off by ~6e-7 in float64",
+                   "entropy computes lgamma(total_count + 1) from an int64 tensor, i.e. in float32:"
+                   " off by ~6e-7 in float64",
            }),
     Family("Dirichlet", D.Dirichlet,
            _params(concentration=_vector(_positive(0.1, 100.0), 4)),
@@ -421,7 +425,8 @@ FAMILIES: list[Family] = [
            invalid=({"df": 1.0},), implicit_reparam=True,
            known_deviations={
                "log_prob/float64":
-                   "disagrees with scipy.stats.wishart by up to 2e-4 absolute on near-singular samples (df < 3, condition number ~1e3)",
+                   "disagrees with scipy.stats.wishart by up to 2e-4 absolute on near-singular"
+                   " samples (df < 3, condition number ~1e3)",
                "log_prob/float32":
                    "float32 Cholesky of near-singular samples: log_prob +inf where the reference is finite",
                "support/float32":

@@ -42,8 +42,13 @@ import torch.distributions as D
 from torch import nn
 from torch.distributions import constraints, transform_to
 from torch.distributions.constraint_registry import ConstraintRegistry
-from torch.distributions.transforms import (AffineTransform, ComposeTransform, IndependentTransform,
-                                            SoftplusTransform, Transform)
+from torch.distributions.transforms import (
+    AffineTransform,
+    ComposeTransform,
+    IndependentTransform,
+    SoftplusTransform,
+    Transform,
+)
 from torch.nn.utils import parametrize
 
 from suite.families import Family, ParamDict, to_tensor
