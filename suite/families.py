@@ -305,7 +305,8 @@ FAMILIES: list[Family] = [
     Family("VonMises", D.VonMises,
            _params(loc=lambda rng, n: rng.uniform(-np.pi, np.pi, n), concentration=_positive(1e-3, 1e3)),
            lambda p: R.VonMisesReference(p["loc"], p["concentration"]),
-           "scipy.stats.vonmises(concentration, loc); circular variance from scipy.special", invalid=({"concentration": -1.0},),
+           "scipy.stats.vonmises(concentration, loc); circular variance from scipy.special",
+           invalid=({"concentration": -1.0},),
            known_deviations={
                "log_prob/float64":
                    "log normaliser from a polynomial approximation of log I0: relative error up to 3e-6 in float64",
