@@ -291,7 +291,8 @@ def test_plain():
 
 
 @pytest.fixture
-def bench_project(pytester):
+def bench_project(pytester, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile(bench_cases=BENCH_MODULE, test_plain=NOT_A_BENCHMARK)
     pytester.makeini("[pytest]\npython_files = bench_*.py test_*.py\nmarkers =\n    benchmark: timed\n")
     return pytester

@@ -12,7 +12,6 @@ Cases use the ``bench`` fixture (:class:`Bench`).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -57,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-threads", type=int, default=DEFAULT_THREADS,
                     help=f"torch intra-op threads during --benchmark, recorded (default: {DEFAULT_THREADS})")
     group.addoption("--bench-dir", default=DEFAULT_DIR,
-                    help=f"folder for <environment-id>/results.json (default: {DEFAULT_DIR})")
+                    help=f"folder for <environment-id>/results.json, relative to the root (default: {DEFAULT_DIR})")
 
 
 def benchmark_mode(config: pytest.Config) -> bool:
@@ -69,7 +68,7 @@ def _given(config: pytest.Config, flag: str) -> bool:
 
 
 def _xdist_active(config: pytest.Config) -> bool:
-    return bool(os.environ.get("PYTEST_XDIST_WORKER") or config.getoption("numprocesses", None)
+    return bool(hasattr(config, "workerinput") or config.getoption("numprocesses", None)
                 or config.getoption("dist", "no") != "no")
 
 
@@ -87,6 +86,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if not _given(config, "--benchmark-enable"):
             config.option.benchmark_disable = True
         return
+    if _given(config, "--benchmark-disable") or _given(config, "--benchmark-skip"):
+        raise pytest.UsageError("--benchmark times the benchmark cases; it cannot be combined with "
+                                "--benchmark-disable or --benchmark-skip")
     if _xdist_active(config):
         raise pytest.UsageError("--benchmark runs in a single process (benchmarks are disabled under xdist); "
                                 "drop -n/--dist")
@@ -102,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if not _given(config, flag):
             setattr(config.option, name, value)
     config.stash[RECORDER] = Recorder(environment.capture(torch.get_num_threads()),
-                                      Path(config.getoption("--bench-dir")))
+                                      config.rootpath / config.getoption("--bench-dir"))
 
 
 def _params_of(item: pytest.Item) -> dict:
