@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from suite import jacobian as J
-from suite.families import REGISTRY
+from suite import workloads
 
 pytestmark = pytest.mark.benchmark
 
@@ -19,14 +19,8 @@ DIMS = (2, 16, 128)
 CPU_DEFAULT_ENTRIES = 30_000
 
 
-def sized_params(family: str, d: int) -> dict:
-    """One unbatched parameter set at dimension d, as the benchmark problems use."""
-    params = J.SIZED_PARAMS[family](np.random.default_rng(0), 1, d)
-    return {k: v if isinstance(v, int) else np.asarray(v)[0] for k, v in params.items()}
-
-
 def parameter_count(family: str, d: int) -> int:
-    return sum(np.size(v) for v in sized_params(family, d).values() if not isinstance(v, int))
+    return sum(np.size(v) for v in workloads.sized_params(family, d).values() if not isinstance(v, int))
 
 
 def _grid() -> list:
@@ -40,21 +34,6 @@ def _grid() -> list:
     return cases
 
 
-def agreement(family: str, dim: int, values: tuple[torch.Tensor, ...], reference: tuple[torch.Tensor, ...],
-              dtype: torch.dtype) -> str:
-    """'agree' or 'disagree' with the largest normwise relative error, against the reference method
-    (symmetric-matrix parameters compared symmetrised, as the Jacobian checks do)."""
-    fam = REGISTRY[family]
-    names = J.differentiable_params(fam, sized_params(family, dim))
-
-    def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.JacobianResult:
-        return J.JacobianResult(method, family, J.OK, dict(zip(names, vals)))
-
-    comparison = J.compare(result("method", values), result(J.REFERENCE_METHOD, reference), J.rtol_for(fam, dtype),
-                           batch_ndim=0, symmetric=J.symmetric_param_names(fam, names))
-    return f"{'agree' if comparison.ok else 'disagree'} (rel err {comparison.worst:.1e})"
-
-
 @pytest.mark.parametrize("method", list(J.METHODS))
 @pytest.mark.parametrize("family,dim,size", _grid())
 def test_jacobian(bench, method, family, dim, size, device, dtype, seed):
@@ -64,7 +43,7 @@ def test_jacobian(bench, method, family, dim, size, device, dtype, seed):
         if method == J.REFERENCE_METHOD:
             return "reference"
         ref_fn, ref_inputs = J.benchmark_case(J.REFERENCE_METHOD, family, size, dim, device, dtype, seed=seed)
-        return agreement(family, dim, values, ref_fn(*ref_inputs), dtype)
+        return workloads.jacobian_agreement(family, dim, values, ref_fn(*ref_inputs), dtype)
 
     bench.run(lambda: fn(*inputs), device, verdict=verdict, errors_are_data=True, group="jacobian", family=family,
               method=method, dtype=dtype, size=size, dim=dim)

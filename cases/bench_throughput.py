@@ -22,7 +22,7 @@ CASES = [pytest.param(f, m, id=f"{f.name}-{m}") for f in FAMILIES for m in workl
 # --benchmark run, the rest in the slow tier.
 COMPILED_FAMILIES = ("Normal", "Gamma")
 COMPILED_SIZES = [pytest.param(10**4, id="1e4"), pytest.param(10**2, id="1e2", marks=pytest.mark.slow),
-                  pytest.param(10**6, id="1e6", marks=pytest.mark.slow)]
+                  pytest.param(10**6, id="1e6", marks=pytest.mark.cpu_slow)]
 COMPILED_CASES = [pytest.param(REGISTRY[f], m, id=f"{f}-{m}") for f in COMPILED_FAMILIES
                   for m in workloads.methods_of(REGISTRY[f])]
 
@@ -36,8 +36,9 @@ def _known_to_raise(family, method: str, dtype: torch.dtype) -> bool:
 @pytest.mark.parametrize("family,method", CASES)
 def test_throughput(bench, family, method, size, device, dtype, seed):
     work = workloads.workload(family, method, size, device, dtype, seed)
-    bench.run(work.call, device, errors_are_data=_known_to_raise(family, method, dtype), group="throughput", family=family.name, method=method, dtype=dtype, size=size,
-              dim=work.event_size, validate=False, compiled=False)
+    bench.run(work.call, device, errors_are_data=_known_to_raise(family, method, dtype), group="throughput",
+              family=family.name, method=method, dtype=dtype, size=size, dim=work.event_size, validate=False,
+              compiled=False)
 
 
 @pytest.mark.timed_only

@@ -11,7 +11,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from suite import environment, measure
+from suite import environment, measure, workloads
+from suite import jacobian as J
 from suite import results as R
 
 pytest_plugins = ["pytester"]
@@ -184,6 +185,28 @@ def test_failures_are_classified(exc, status):
 
     outcome = measure.guarded(fail)
     assert outcome.status == status and outcome.exception is exc and "\n" not in outcome.error
+
+
+# ------------------------------------------------------------------ verdicts beside the numbers
+
+
+def test_compiled_agreement_planted_faults():
+    eager = torch.tensor([1.0, float("nan"), -3.0])
+    assert workloads.agreement(eager, eager.clone(), 1e-6, 0.0) == "agree"
+    assert workloads.agreement(eager, eager * 1.001, 1e-6, 0.0).startswith("disagree")
+    assert workloads.agreement(eager, torch.tensor([1.0, 2.0, -3.0]), 1e-6, 0.0).startswith("disagree")
+    assert workloads.agreement(eager, eager[:2], 1e-6, 0.0).startswith("disagree: shape")
+
+
+def test_jacobian_agreement_planted_fault():
+    fn, inputs = J.benchmark_case(J.REFERENCE_METHOD, "MultivariateNormal", 20, 3, "cpu", torch.float64)
+    reference = fn(*inputs)
+    loop_fn, loop_inputs = J.benchmark_case("loop", "MultivariateNormal", 20, 3, "cpu", torch.float64)
+    assert workloads.jacobian_agreement("MultivariateNormal", 3, loop_fn(*loop_inputs), reference,
+                                        torch.float64).startswith("agree")
+    wrong = (reference[0] * 1.01,) + tuple(reference[1:])
+    assert workloads.jacobian_agreement("MultivariateNormal", 3, wrong, reference,
+                                        torch.float64).startswith("disagree")
 
 
 # ------------------------------------------------------------------ results.json

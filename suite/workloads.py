@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch.distributions import Distribution
 
-from suite.families import Family, ParamDict
-from suite.jacobian import SIZED_PARAMS
+from suite import jacobian as J
+from suite.families import REGISTRY, Family, ParamDict
 from suite.measure import Stage
 from suite.strategies import TrainingState
 
@@ -88,9 +88,9 @@ def sized_family(family: Family, dim: int | None) -> Family:
     """The family with parameters generated at event dimension `dim` (None: the registry's own)."""
     if dim is None:
         return family
-    if family.name not in SIZED_PARAMS:
+    if family.name not in J.SIZED_PARAMS:
         raise ValueError(f"{family.name} has no sized parameter generator")
-    generate = SIZED_PARAMS[family.name]
+    generate = J.SIZED_PARAMS[family.name]
     return dataclasses.replace(family, make_params=lambda rng, n: generate(rng, n, dim))
 
 
@@ -104,3 +104,25 @@ def step_stages(state: TrainingState) -> list[Stage]:
 
     return [("construct", lambda _: state.construct()), ("log_prob", state.loss), ("backward", state.backward),
             ("optimizer_step", optimizer_step)]
+
+
+def sized_params(family: str, dim: int) -> ParamDict:
+    """One unbatched parameter set at event dimension `dim`, as the Jacobian benchmark problems use."""
+    params = J.SIZED_PARAMS[family](np.random.default_rng(0), 1, dim)
+    return {k: v if isinstance(v, int) else np.asarray(v)[0] for k, v in params.items()}
+
+
+def jacobian_agreement(family: str, dim: int, values: tuple[torch.Tensor, ...],
+                       reference: tuple[torch.Tensor, ...], dtype: torch.dtype) -> str:
+    """'agree' or 'disagree' with the largest normwise relative error, a method's Jacobians (in the
+    order of the family's differentiable parameters) against the reference method's, at the
+    Jacobian checks' tolerance, symmetric-matrix parameters symmetrised as those checks do."""
+    fam = REGISTRY[family]
+    names = J.differentiable_params(fam, sized_params(family, dim))
+
+    def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.JacobianResult:
+        return J.JacobianResult(method, family, J.OK, dict(zip(names, vals)))
+
+    comparison = J.compare(result("method", values), result(J.REFERENCE_METHOD, reference), J.rtol_for(fam, dtype),
+                           batch_ndim=0, symmetric=J.symmetric_param_names(fam, names))
+    return f"{'agree' if comparison.ok else 'disagree'} (rel err {comparison.worst:.1e})"
