@@ -246,14 +246,18 @@ def test_compare_says_when_samples_are_too_few_to_test(tmp_path):
 def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     good = write_results(tmp_path / "good.json", "env", 0, synthetic_records(np.random.default_rng(0))[:3])
     text = good.read_text()
+    future, bad_field = json.loads(text), json.loads(text)
+    future["schema_version"] = 2
+    bad_field["records"][0]["size"] = "big"
+    bad_field["records"][0]["x"] = 1
     cases = {
         "missing": (tmp_path / "absent.json", "no such file"),
         "truncated": (text[: len(text) // 2], "truncated"),
         "foreign": (json.dumps({"machine_info": {}, "benchmarks": [], "version": "4.0.0"}),
                     "not a distsuite results file"),
         "list": ("[1, 2, 3]", "not a distsuite results file"),
-        "future": (text.replace('"schema_version": 1', '"schema_version": 2'), "schema version 2 is not supported"),
-        "bad field": (text.replace('"size": ', '"size": "big", "x": ', 1), "not a valid results file"),
+        "future": (json.dumps(future), "schema version 2 is not supported"),
+        "bad field": (json.dumps(bad_field), "not a valid results file"),
         "binary": (b"\x89PNG\r\n\x1a\n\xff\xfe", "not a UTF-8 text file"),
         "directory": (tmp_path, "is a directory"),
     }
@@ -371,3 +375,13 @@ def test_workflows_pass_actionlint(tmp_path):
     broken.write_text(BROKEN_WORKFLOW)
     proc = run([binary, "-no-color", str(broken)], tmp_path)
     assert proc.returncode != 0 and "matrix" in proc.stdout
+
+
+@pytest.mark.parametrize("verdict,passes", [
+    ("pass", True), ("agree (rel err 2.3e-07)", True), ("reference", True), ("exact", True),
+    ("stale", False), ("error", False), ("disagree: max |difference| 0.1", False),
+    ("disagree (rel err 1.0e-02)", False), ("measured 10 of 12 bytes", False), (None, None),
+])
+def test_verdict_words_the_benchmarks_write_are_classified(verdict, passes):
+    from suite.report.fmt import verdict_passes
+    assert verdict_passes(verdict) is passes

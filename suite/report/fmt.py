@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-PASSING_VERDICTS = frozenset({"pass", "passed", "ok", "agree", "correct"})
+# A verdict passes when its first word is one of these ("agree (rel err 2e-07)" passes, "disagree: ..." not);
+# "reference" marks the configuration the others are checked against, "exact" a measurement probe that hit.
+PASSING_VERDICTS = frozenset({"pass", "passed", "ok", "agree", "correct", "reference", "exact"})
 
 _TIME_UNITS = ((1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms"), (1.0, "s"))
 _BYTE_UNITS = ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"))
@@ -44,7 +46,8 @@ def verdict_passes(verdict: str | None) -> bool | None:
     """True for a passing correctness verdict, False for any other verdict, None when there was no check."""
     if verdict is None:
         return None
-    return verdict.lower() in PASSING_VERDICTS
+    first_word = verdict.lower().replace(":", " ").replace("(", " ").split()
+    return bool(first_word) and first_word[0] in PASSING_VERDICTS
 
 
 def fmt_verdict(verdict: str | None, markdown: bool = True) -> str:
