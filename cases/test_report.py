@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -62,7 +63,8 @@ def synthetic_records(rng: np.random.Generator, device: str = "cpu") -> list[Rec
     for method, cost in JACOBIAN_COST.items():
         for dim in (2, 16):
             for size in (10, 1000):
-                records.append(timed(rng, 1e-5 * cost * size * dim, case_id=f"bench_jacobian[{method}-{dim}-{size}-{device}]",
+                records.append(timed(rng, 1e-5 * cost * size * dim,
+                                     case_id=f"bench_jacobian[{method}-{dim}-{size}-{device}]",
                                      group="jacobian", family="Normal", method=method, device=device,
                                      dtype="float64", size=size, dim=dim, verdict="pass"))
     for op in ("log_prob", "sample"):
@@ -212,7 +214,8 @@ def test_compare_improvement_is_flagged_without_failing(tmp_path):
     target = "bench_jacobian[loop-16-1000-cpu]"
     base = write_results(tmp_path / "base.json", "env", 0, records)
     new = write_results(tmp_path / "new.json", "env", 0, slowed(records, target, 0.7, rng))
-    changes = {(c.record.case_id, c.record.phase): c.flag for c in compare(read_results(base), read_results(new)).changes}
+    comparison = compare(read_results(base), read_results(new))
+    changes = {(c.record.case_id, c.record.phase): c.flag for c in comparison.changes}
     assert changes[(target, None)] == IMPROVEMENT
     assert compare_main([str(base), str(new)]) == EXIT_OK
 
@@ -385,3 +388,37 @@ def test_workflows_pass_actionlint(tmp_path):
 def test_verdict_words_the_benchmarks_write_are_classified(verdict, passes):
     from suite.report.fmt import verdict_passes
     assert verdict_passes(verdict) is passes
+
+
+def _everything_slower(records: list[Record], factor: float, rng: np.random.Generator) -> list[Record]:
+    """Every timed record of every phase redrawn `factor` times slower."""
+    return [dataclasses.replace(r, samples_s=(factor * np.asarray(r.samples_s)
+                                              * rng.lognormal(0.0, SPREAD, len(r.samples_s))).tolist(),
+                                median_s=factor * r.median_s) if r.samples_s else r for r in records]
+
+
+def test_compare_measures_host_drift_and_tests_cases_relative_to_it(tmp_path, capsys):
+    """Every case 7% slower (a drifting host): no case is flagged against the host factor; raw times are."""
+    rng = np.random.default_rng(derive_seed("report", "drift"))
+    records = synthetic_records(rng)
+    base = write_results(tmp_path / "base.json", "env", 0, records)
+    new = write_results(tmp_path / "new.json", "env", 0, _everything_slower(records, 1.07, rng))
+    comparison = compare(read_results(base), read_results(new))
+    assert 1.03 < comparison.host_factor < 1.11
+    assert not comparison.failed
+    assert all(c.flag == SAME for c in comparison.changes if c.p_value is not None)
+    raw = compare(read_results(base), read_results(new), normalise=False)
+    assert raw.host_factor == 1.0 and any(c.flag != SAME for c in raw.changes if c.p_value is not None)
+    assert compare_main([str(base), str(new)]) == EXIT_OK
+    assert "Host speed factor" in capsys.readouterr().out
+
+
+def test_compare_fails_when_everything_is_slower_beyond_the_threshold(tmp_path, capsys):
+    rng = np.random.default_rng(derive_seed("report", "global"))
+    records = synthetic_records(rng)
+    base = write_results(tmp_path / "base.json", "env", 0, records)
+    new = write_results(tmp_path / "new.json", "env", 0, _everything_slower(records, 1.3, rng))
+    comparison = compare(read_results(base), read_results(new))
+    assert comparison.global_regression and comparison.failed
+    assert compare_main([str(base), str(new)]) == EXIT_REGRESSION
+    assert "global regression ✗" in capsys.readouterr().out

@@ -206,7 +206,8 @@ def pathwise(family: Family, name: str, device: str | torch.device, rng: np.rand
             plus = draw(_shift(params, name, h * v), False)[1].detach().double().cpu().numpy()
             minus = draw(_shift(params, name, -h * v), False)[1].detach().double().cpu().numpy()
             reference = _event_sum_np(w * (plus - minus) / (2 * h), family.event_dim)
-            rounding = FD_ROUNDING * _event_sum_np(np.abs(w) * (np.abs(plus) + np.abs(minus)), family.event_dim) / (2 * h)
+            rounding = (FD_ROUNDING * _event_sum_np(np.abs(w) * (np.abs(plus) + np.abs(minus)), family.event_dim)
+                        / (2 * h))
             if not np.ndim(v):
                 reference, rounding = np.atleast_1d(reference.sum()), rounding.sum()
         elif method == STRAIGHT_THROUGH:
@@ -285,7 +286,8 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
         law = projection.law(seen)
         quartiles = law.ppf(np.array([[0.25], [0.5], [0.75]]) * np.ones((1, n)))
         # f must be smooth at the dtype's resolution, or quantised draws bias E[f'] by themselves.
-        spread = np.maximum((quartiles[2] - quartiles[0]) / 2, RESOLUTION * torch.finfo(dtype).eps * np.abs(quartiles[1]))
+        spread = np.maximum((quartiles[2] - quartiles[0]) / 2,
+                            RESOLUTION * torch.finfo(dtype).eps * np.abs(quartiles[1]))
         terms.append((projection, quartiles[1], spread))
 
     def moment(p: ParamDict) -> np.ndarray:
@@ -301,8 +303,8 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
     if any(np.ndim(seen[name]) == 0 for name in names):
         leaves = [_tensors(seen, dtype, device, grad=True) for _ in range(batches)]
         per_batch = [loss(build(t).rsample((draws,)), 1) for t in leaves]
-        grads = torch.autograd.grad(sum(l.sum() for l in per_batch), [t[k] for t in leaves for k in names],
-                                    allow_unused=True)
+        grads = torch.autograd.grad(sum(batch_loss.sum() for batch_loss in per_batch),
+                                    [t[k] for t in leaves for k in names], allow_unused=True)
         mc = {k: np.stack([_directional(grads[b * len(names) + j], directions[k], n) for b in range(batches)])
               for j, k in enumerate(names)}
     else:

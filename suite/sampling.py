@@ -167,7 +167,8 @@ def _mvn(family: str):
 
 
 def _independent_normal(p, rng):
-    return _gaussian(lambda q: q["loc"], lambda q: np.einsum("ni,ij->nij", q["scale"] ** 2, np.eye(q["scale"].shape[-1])),
+    return _gaussian(lambda q: q["loc"],
+                     lambda q: np.einsum("ni,ij->nij", q["scale"] ** 2, np.eye(q["scale"].shape[-1])),
                      lambda x: x, rng, p["loc"].shape[-1])
 
 

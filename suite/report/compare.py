@@ -4,6 +4,12 @@ Each case's per-round samples of the base and the new run are compared with a tw
 test (as asv does), and the p-values of all cases together are adjusted with Benjamini-Hochberg: among
 the flagged changes, the expected fraction that are noise is at most `alpha` (for independent cases). A
 regression is a significant change whose median is at least `1 + threshold` times the base median.
+
+Machines drift: on a shared host every case of a second run can be several percent slower. With
+`normalise` (the default) the host speed factor, the median new/base ratio over all tested cases, is
+measured first and every case is tested relative to it, so a case is flagged only when it moved
+differently from the rest. The factor itself is reported, and a factor beyond the threshold fails the
+comparison as a global regression (it may be the host, or a change that slows everything).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from .model import RowKey, row_key, sort_key
 
 ALPHA = 0.01
 THRESHOLD = 0.10
+MIN_CASES_FOR_HOST_FACTOR = 20
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -61,11 +68,20 @@ class Comparison:
     alpha: float
     threshold: float
     changes: list[Change] = field(default_factory=list)
+    host_factor: float = 1.0
+
+    @property
+    def global_regression(self) -> bool:
+        return self.host_factor >= 1 + self.threshold
 
     @property
     def failures(self) -> list[Change]:
         """Significant regressions beyond the threshold, cases that stopped running, and verdicts that broke."""
         return [c for c in self.changes if c.flag in FAILING_FLAGS]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures) or self.global_regression
 
     def count(self, flag: str) -> int:
         return sum(c.flag == flag for c in self.changes)
@@ -102,8 +118,10 @@ def _pair_flag(base: Record, new: Record, alpha: float) -> str | None:
     return None
 
 
-def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float = THRESHOLD) -> Comparison:
-    """Every case of either run, matched by (case_id, phase), with its flag."""
+def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float = THRESHOLD,
+            normalise: bool = True) -> Comparison:
+    """Every case of either run, matched by (case_id, phase), with its flag (relative to the host speed
+    factor when `normalise`)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     if threshold < 0:
@@ -111,7 +129,7 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
     base_by = {row_key(r): r for r in base.records}
     new_by = {row_key(r): r for r in new.records}
     decided: list[Change] = []
-    tested: list[tuple[RowKey, Record, Record, float | None, float]] = []
+    tested: list[tuple[RowKey, Record, Record, float | None]] = []
     for key in dict.fromkeys([*base_by, *new_by]):
         b, n = base_by.get(key), new_by.get(key)
         if b is None or n is None:
@@ -123,16 +141,23 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
         if flag is not None:
             decided.append(Change(key, b, n, flag, ratio))
             continue
-        p = stats.mannwhitneyu(b.samples_s, n.samples_s, alternative="two-sided").pvalue
-        tested.append((key, b, n, ratio, 1.0 if math.isnan(p) else float(p)))
-    q_values = stats.false_discovery_control([t[4] for t in tested], method="bh") if tested else []
-    for (key, b, n, ratio, p), q in zip(tested, q_values):
+        tested.append((key, b, n, ratio))
+    ratios = [t[3] for t in tested if t[3] is not None and t[3] > 0]
+    host = float(np.median(ratios)) if normalise and len(ratios) >= MIN_CASES_FOR_HOST_FACTOR else 1.0
+    p_values = []
+    for _, b, n, _ in tested:
+        p = stats.mannwhitneyu(b.samples_s, np.asarray(n.samples_s) / host, alternative="two-sided").pvalue
+        p_values.append(1.0 if math.isnan(p) else float(p))
+    q_values = stats.false_discovery_control(p_values, method="bh") if tested else []
+    for (key, b, n, ratio), p, q in zip(tested, p_values, q_values):
         flag = SAME
-        if q < alpha and ratio is not None:
-            flag = REGRESSION if ratio >= 1 + threshold else IMPROVEMENT if ratio <= 1 / (1 + threshold) else SMALL
+        relative = ratio / host if ratio is not None else None
+        if q < alpha and relative is not None:
+            flag = (REGRESSION if relative >= 1 + threshold else
+                    IMPROVEMENT if relative <= 1 / (1 + threshold) else SMALL)
         decided.append(Change(key, b, n, flag, ratio, p, float(q)))
     decided.sort(key=lambda c: (_ORDER.index(c.flag), sort_key(c.record)))
-    return Comparison(base.environment, new.environment, alpha, threshold, decided)
+    return Comparison(base.environment, new.environment, alpha, threshold, decided, host)
 
 
 def _flag_cell(flag: str) -> str:
@@ -156,10 +181,17 @@ def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
     if c.base_environment.id != c.new_environment.id:
         lines.append("The two runs come from different environments: a change may come from the machine.")
     tested = sum(ch.p_value is not None for ch in c.changes)
+    if c.host_factor != 1.0:
+        lines.append(
+            f"Host speed factor: the median new/base ratio over the tested cases is {fmt_ratio(c.host_factor)}; "
+            "each case is tested and flagged relative to it (`--no-normalise` tests raw times)."
+            + (f" **global regression ✗**: everything is at least {100 * c.threshold:g}% slower (the host, or a "
+               "change that slows every case)." if c.global_regression else ""))
     lines.append(
         f"{len(c.changes)} cases, {tested} tested with a two-sided Mann-Whitney U test on the stored samples "
         f"(Benjamini-Hochberg adjusted p < {c.alpha:g}). A regression is significant and at least "
-        f"{100 * c.threshold:g}% slower. {c.count(REGRESSION)} regressions, {c.count(IMPROVEMENT)} improvements, "
+        f"{100 * c.threshold:g}% slower than the host factor. {c.count(REGRESSION)} regressions, "
+        f"{c.count(IMPROVEMENT)} improvements, "
         f"{c.count(SMALL)} significant changes below the threshold, {c.count(BROKEN)} broken, "
         f"{c.count(WRONG)} now wrong.")
     rows = []
