@@ -56,25 +56,19 @@ def test_value_check_reports_planted_fault(family_name, attribute, perturb, faul
     assert result.failures > 0 and result.worst
 
 
-def test_support_check_reports_a_too_wide_support(rng):
-    family = REGISTRY["Exponential"]
-    build = lambda *a: with_support(default_builder(*a), D.constraints.real)  # noqa: E731
+SUPPORT_FAULTS = [
+    pytest.param("Exponential", D.constraints.real, "outside the support accepted", id="too-wide"),
+    pytest.param("HalfNormal", D.constraints.positive, "boundary", id="rejected-boundary"),
+    pytest.param("Normal", D.constraints.positive, "inside the support rejected", id="too-narrow"),
+]
+
+
+@pytest.mark.parametrize("family_name,wrong_support,message", SUPPORT_FAULTS)
+def test_support_check_reports_a_wrong_support(family_name, wrong_support, message, rng):
+    family = REGISTRY[family_name]
+    build = lambda *a: with_support(default_builder(*a), wrong_support)  # noqa: E731
     result = check_support(family, family.make_params(rng, N), build=build)
-    assert not result.passed and "outside the support accepted" in result.message
-
-
-def test_support_check_reports_a_rejected_boundary(rng):
-    family = REGISTRY["HalfNormal"]
-    build = lambda *a: with_support(default_builder(*a), D.constraints.positive)  # noqa: E731
-    result = check_support(family, family.make_params(rng, N), build=build)
-    assert not result.passed and "boundary" in result.message
-
-
-def test_support_check_reports_a_too_narrow_support(rng):
-    family = REGISTRY["Normal"]
-    build = lambda *a: with_support(default_builder(*a), D.constraints.positive)  # noqa: E731
-    result = check_support(family, family.make_params(rng, N), build=build)
-    assert not result.passed and "inside the support rejected" in result.message
+    assert not result.passed and message in result.message, result.summary()
 
 
 def test_invalid_parameter_check_reports_missing_validation(rng):
