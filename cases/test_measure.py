@@ -4,9 +4,12 @@ and the `pytest --benchmark` run end to end. Each check has a planted fault that
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -364,3 +367,20 @@ def test_benchmark_cuda_request_without_gpu_is_a_clear_error(bench_project):
     result, _ = run_benchmark(bench_project, "--device", "cuda")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--benchmark --device cuda: no CUDA device*"])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no address-space limit on Windows")
+def test_address_space_cap_turns_an_oversized_cpu_case_into_a_recorded_oom():
+    """Under the cap an allocation beyond it raises, and guarded() records `oom`; without a cap the same
+    request would be answered by the kernel's OOM killer ending the whole run."""
+    script = (
+        "import torch\n"
+        "from suite import measure\n"
+        "limit = measure.cap_address_space(0.75)\n"
+        "assert limit is not None\n"
+        "outcome = measure.guarded(lambda: torch.empty(limit // 8 + 1, dtype=torch.float64).fill_(1.0))\n"
+        "print(outcome.status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1], check=False)
+    assert done.stdout.strip() == "oom", done.stderr

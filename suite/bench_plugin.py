@@ -55,6 +55,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--bench-threads", type=int, default=DEFAULT_THREADS,
                     help=f"torch intra-op threads during --benchmark, recorded (default: {DEFAULT_THREADS})")
+    group.addoption("--bench-memory-fraction", type=float, default=0.75,
+                    help="on a CPU-only machine, cap the run's address space at this fraction of physical "
+                         "memory so an oversized case is recorded as `oom` instead of the run being killed "
+                         "(default 0.75; 0 disables)")
     group.addoption("--bench-dir", default=DEFAULT_DIR,
                     help=f"folder for <environment-id>/results.json, relative to the root (default: {DEFAULT_DIR})")
 
@@ -100,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if threads < 1:
         raise pytest.UsageError(f"--bench-threads must be at least 1; got {threads}")
     torch.set_num_threads(threads)
+    measure.cap_address_space(config.getoption("--bench-memory-fraction"))
     for name, (flag, value) in BENCHMARK_DEFAULTS.items():
         if not _given(config, flag):
             setattr(config.option, name, value)

@@ -10,6 +10,7 @@ events (every tensor allocation and free with its size, in order), so a peak is 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,28 @@ def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
         return True
     return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in _OOM_MESSAGES)
+
+
+def cap_address_space(fraction: float) -> int | None:
+    """Limit this process's address space to `fraction` of physical memory, so that an oversized CPU case
+    fails with an allocation error (recorded as `oom`) instead of the kernel's OOM killer ending the run.
+
+    Returns the limit in bytes, or None where it cannot be set (no `resource` module, e.g. Windows)
+    or where it must not be (a CUDA process maps far more address space than it uses).
+    """
+    try:
+        import resource
+    except ImportError:
+        return None
+    if fraction <= 0 or torch.cuda.is_available():
+        return None
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    limit = int(physical * fraction)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
 
 
 def describe(exc: BaseException, limit: int = 300) -> str:
