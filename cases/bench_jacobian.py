@@ -23,6 +23,11 @@ def parameter_count(family: str, d: int) -> int:
     return sum(np.size(v) for v in workloads.sized_params(family, d).values() if not isinstance(v, int))
 
 
+def estimated_bytes(family: str, size: int, dim: int, dtype: torch.dtype) -> int:
+    """Working memory of the vectorised methods: per sample, a d-wide intermediate for every parameter."""
+    return size * parameter_count(family, dim) * (dim + 2) * torch.finfo(dtype).bits // 8
+
+
 def _grid() -> list:
     cases = []
     for family in J.SIZED_PARAMS:
@@ -37,6 +42,8 @@ def _grid() -> list:
 @pytest.mark.parametrize("method", list(J.METHODS))
 @pytest.mark.parametrize("family,dim,size", _grid())
 def test_jacobian(bench, method, family, dim, size, device, dtype, seed):
+    bench.check_memory(estimated_bytes(family, size, dim, dtype), device, group="jacobian", family=family,
+                       method=method, dtype=dtype, size=size, dim=dim)
     fn, inputs = J.benchmark_case(method, family, size, dim, device, dtype, seed=seed)
 
     def verdict(values: tuple[torch.Tensor, ...]) -> str:

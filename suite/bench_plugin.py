@@ -55,10 +55,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--bench-threads", type=int, default=DEFAULT_THREADS,
                     help=f"torch intra-op threads during --benchmark, recorded (default: {DEFAULT_THREADS})")
-    group.addoption("--bench-memory-fraction", type=float, default=0.75,
-                    help="on a CPU-only machine, cap the run's address space at this fraction of physical "
-                         "memory so an oversized case is recorded as `oom` instead of the run being killed "
-                         "(default 0.75; 0 disables)")
     group.addoption("--bench-dir", default=DEFAULT_DIR,
                     help=f"folder for <environment-id>/results.json, relative to the root (default: {DEFAULT_DIR})")
 
@@ -104,7 +100,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if threads < 1:
         raise pytest.UsageError(f"--bench-threads must be at least 1; got {threads}")
     torch.set_num_threads(threads)
-    measure.cap_address_space(config.getoption("--bench-memory-fraction"))
     for name, (flag, value) in BENCHMARK_DEFAULTS.items():
         if not _given(config, flag):
             setattr(config.option, name, value)
@@ -236,6 +231,16 @@ class Bench:
     @property
     def timed(self) -> bool:
         return self.recorder is not None
+
+    def check_memory(self, estimated_bytes: int, device: str | torch.device, **fields: Any) -> None:
+        """Record `oom` and skip the case, unrun, when its estimated memory exceeds measure.memory_budget."""
+        budget = measure.memory_budget(device)
+        if estimated_bytes > budget:
+            base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
+                        dtype=dtype_name(fields["dtype"]))
+            self._fail(measure.Outcome(measure.OOM, error=f"estimated {estimated_bytes / 2**30:.1f} GiB exceeds "
+                                       f"the budget of {budget / 2**30:.1f} GiB (half the free memory); not run"),
+                       base, None, errors_are_data=True)
 
     def run(self, fn: Callable[[], Any], device: str | torch.device, *, verdict: Any = None,
             errors_are_data: bool = False, **fields: Any) -> Any:

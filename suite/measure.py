@@ -58,26 +58,21 @@ def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in _OOM_MESSAGES)
 
 
-def cap_address_space(fraction: float) -> int | None:
-    """Limit this process's address space to `fraction` of physical memory, so that an oversized CPU case
-    fails with an allocation error (recorded as `oom`) instead of the kernel's OOM killer ending the run.
-
-    Returns the limit in bytes, or None where it cannot be set (no `resource` module, e.g. Windows)
-    or where it must not be (a CUDA process maps far more address space than it uses).
-    """
+def memory_budget(device: str | torch.device, fraction: float = 0.5) -> int:
+    """Bytes a case may plan to use: `fraction` of the memory free now (CUDA: on the device; CPU: the
+    machine's available memory). A case whose estimate exceeds it is recorded as `oom` without running:
+    on the CPU an allocation beyond physical memory ends in the kernel's OOM killer (or a crash inside
+    BLAS), which would end the whole run instead of one case."""
+    if device_type(device) == "cuda":
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free * fraction)
     try:
-        import resource
-    except ImportError:
-        return None
-    if fraction <= 0 or torch.cuda.is_available():
-        return None
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    limit = int(physical * fraction)
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    return limit
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo)
+        available = int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(available * fraction)
 
 
 def describe(exc: BaseException, limit: int = 300) -> str:
