@@ -19,7 +19,7 @@ import torch
 import torch.distributions as D
 
 from suite import jacobian as J
-from suite.families import FAMILIES, REGISTRY
+from suite.families import DEVIATIONS_STRICT, FAMILIES, REGISTRY
 
 N_SETS = J.N_SETS
 FAMILY_NAMES = [f.name for f in FAMILIES if J.differentiable_params(f, f.make_params(np.random.default_rng(0), 2))]
@@ -52,7 +52,7 @@ def result(method: str, family: str, dtype: torch.dtype, device: str, validate_a
 
 def mark_deviation(request: pytest.FixtureRequest, deviation: J.Deviation | None) -> None:
     if deviation is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=deviation.reason))
+        request.applymarker(pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=deviation.reason))
 
 
 def check_case(request, family: str, method: str, dtype: torch.dtype, device: str, validate_args: bool,

@@ -9,19 +9,19 @@ from torch.distributions.utils import _standard_normal
 
 from suite import rsample_grad as G
 from suite import sampling as S
-from suite.families import FAMILIES, REGISTRY
+from suite.families import DEVIATIONS_STRICT, FAMILIES, REGISTRY
 
 
 def _param(family, check, *values, id):
     reason = G.known_deviation(family, check)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    marks = [pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason)] if reason else []
     return pytest.param(family.name, *values, marks=marks, id=id)
 
 
 def _mark_dtype_deviation(request, name, check, dtype):
     reason = G.known_deviation(REGISTRY[name], check, dtype)
     if reason and not G.known_deviation(REGISTRY[name], check):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+        request.applymarker(pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason))
 
 
 PATHWISE = [_param(f, f"pathwise:{name}", name, id=f"{f.name}-{name}")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from suite import shapes as S
-from suite.families import FAMILIES
+from suite.families import DEVIATIONS_STRICT, FAMILIES
 
 RSAMPLE_FAMILIES = [family for family in FAMILIES if family.has_rsample]
 BATCH_IDS = ["x".join(map(str, b)) or "scalar" for b in S.BATCH_SHAPES]
@@ -36,12 +36,12 @@ def test_values(family, batch_shape, device, rng):
 def test_gradient_flow(family, batch_shape, device, rng, request):
     reason = S.deviation(family, "gradient")
     if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+        request.applymarker(pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason))
     result = S.check_gradient_flow(family, batch_shape, device, rng)
     assert result.ok, result.summary()
 
 
-KNOWN_ERRORS = [pytest.param(family, key, marks=pytest.mark.xfail(strict=True, reason=reason),
+KNOWN_ERRORS = [pytest.param(family, key, marks=pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason),
                              id=f"{family.name}-{key}")
                 for family in FAMILIES for key, reason in S.facts(family).known_errors.items()]
 
@@ -52,7 +52,7 @@ def test_known_error_still_raised(family, key, device, rng):
     S.exercise_known_error(family, key, device, rng)
 
 
-PER_SET = [pytest.param(family, marks=pytest.mark.xfail(strict=True, reason="; ".join(
+PER_SET = [pytest.param(family, marks=pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason="; ".join(
                f"{name}: {why}" for name, why in S.facts(family).scalar_params.items())), id=family.name)
            for family in FAMILIES if S.facts(family).scalar_params]
 
