@@ -150,12 +150,12 @@ class ReportWriter:
         for i, source in enumerate(self.sources):
             for r in failing(source):
                 rows.append([*([source.label] if self.merged else []), r.group, md_escape(r.family or MISSING),
-                             md_escape(r.method), fmt_label("validate", r.validate), r.device, r.dtype,
-                             fmt_verdict(r.verdict)])
+                             MISSING if r.dim is None else str(r.dim), md_escape(r.method), str(r.size),
+                             fmt_label("validate", r.validate), r.device, r.dtype, fmt_verdict(r.verdict)])
         if not rows:
             return ""
-        headers = [*(["env"] if self.merged else []), "group", "family", "strategy or method", "validation",
-                   "device", "dtype", "verdict"]
+        headers = [*(["env"] if self.merged else []), "group", "family", "d", "strategy or method", "size",
+                   "validation", "device", "dtype", "verdict"]
         return ("## Wrong results\n\nThese configurations fail their correctness check; their timings below are "
                 "shown with the same mark.\n\n" + table(headers, rows))
 
