@@ -397,12 +397,16 @@ def _everything_slower(records: list[Record], factor: float, rng: np.random.Gene
                                 median_s=factor * r.median_s) if r.samples_s else r for r in records]
 
 
+def _base_and_everything_slower(tmp_path: Path, label: str, factor: float) -> tuple[Path, Path]:
+    rng = np.random.default_rng(derive_seed("report", label))
+    records = synthetic_records(rng)
+    return (write_results(tmp_path / "base.json", "env", 0, records),
+            write_results(tmp_path / "new.json", "env", 0, _everything_slower(records, factor, rng)))
+
+
 def test_compare_measures_host_drift_and_tests_cases_relative_to_it(tmp_path, capsys):
     """Every case 7% slower (a drifting host): no case is flagged against the host factor; raw times are."""
-    rng = np.random.default_rng(derive_seed("report", "drift"))
-    records = synthetic_records(rng)
-    base = write_results(tmp_path / "base.json", "env", 0, records)
-    new = write_results(tmp_path / "new.json", "env", 0, _everything_slower(records, 1.07, rng))
+    base, new = _base_and_everything_slower(tmp_path, "drift", 1.07)
     comparison = compare(read_results(base), read_results(new))
     assert 1.03 < comparison.host_factor < 1.11
     assert not comparison.failed
@@ -414,10 +418,7 @@ def test_compare_measures_host_drift_and_tests_cases_relative_to_it(tmp_path, ca
 
 
 def test_compare_fails_when_everything_is_slower_beyond_the_threshold(tmp_path, capsys):
-    rng = np.random.default_rng(derive_seed("report", "global"))
-    records = synthetic_records(rng)
-    base = write_results(tmp_path / "base.json", "env", 0, records)
-    new = write_results(tmp_path / "new.json", "env", 0, _everything_slower(records, 1.3, rng))
+    base, new = _base_and_everything_slower(tmp_path, "global", 1.3)
     comparison = compare(read_results(base), read_results(new))
     assert comparison.global_regression and comparison.failed
     assert compare_main([str(base), str(new)]) == EXIT_REGRESSION
