@@ -272,8 +272,10 @@ class Bench:
         if not self.timed:
             self.benchmark(lambda: None)
             return first.value
+        long_call = False
         try:
-            if _seconds(call, device) > LONG_CALL_S:
+            long_call = _seconds(call, device) > LONG_CALL_S
+            if long_call:
                 self.benchmark.pedantic(call, rounds=LONG_CALL_ROUNDS, iterations=1)
             else:
                 self.benchmark(call)
@@ -288,11 +290,15 @@ class Bench:
                 if name != "total":
                     records.append(R.Record(**base, phase=name, median_s=timing.median_s, iqr_s=timing.iqr_s,
                                             rounds=timing.rounds, samples_s=R.rounded(timing.samples_s), verdict=text))
-        memory = measure.guarded(lambda: measure.peak_memory(call, device), device)
-        if memory.ok:
-            records[0].peak_bytes = memory.value.peak_bytes
+        if long_call and measure.device_type(device) == "cpu":
+            # The CPU profiler keeps an event per allocation: a call this long can need gigabytes of events.
+            records[0].error = f"memory pass skipped: a CPU call over {LONG_CALL_S:g} s"
         else:
-            records[0].error = f"memory pass: {memory.error}"
+            memory = measure.guarded(lambda: measure.peak_memory(call, device), device)
+            if memory.ok:
+                records[0].peak_bytes = memory.value.peak_bytes
+            else:
+                records[0].error = f"memory pass: {memory.error}"
         self.recorder.add(records)
         return first.value
 
