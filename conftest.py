@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from suite.families import DEVIATIONS_MEASURED_ON, Family
+from suite.families import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT
 from suite.state import derive_seed, preserved_state
 
 pytest_plugins = ["suite.bench_plugin"]
@@ -91,7 +91,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """`slow` cases run only when selected with -m (e.g. `pytest -m slow`). Known deviations are strict
     xfails only on the torch release they were measured on; on another release torch may have fixed or
     changed them, so there they are expected failures that may pass."""
-    if not Family.deviations_are_current():
+    if not DEVIATIONS_STRICT:
         for item in items:
             for mark in list(item.iter_markers("xfail")):
                 if mark.kwargs.get("strict"):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from suite.checks import check_invalid_params, check_method, check_support, implemented_methods
-from suite.families import DEVIATIONS_MEASURED_ON, FAMILIES, Family, unregistered_classes
+from suite.families import DEVIATIONS_STRICT, FAMILIES, Family, unregistered_classes
 
 N_PARAMETER_SETS = 1000
 
@@ -19,9 +19,7 @@ FAMILY_CASES = [pytest.param(family, id=family.name) for family in FAMILIES]
 def expect_deviation(request: pytest.FixtureRequest, family: Family, check: str, dtype: torch.dtype) -> None:
     reason = family.deviation(check, dtype)
     if reason:
-        strict = family.deviations_are_current()
-        request.applymarker(pytest.mark.xfail(strict=strict, reason=reason if strict else f"(measured on torch "
-                                              f"{DEVIATIONS_MEASURED_ON}) {reason}"))
+        request.applymarker(pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason))
 
 
 @pytest.mark.parametrize("family,method", METHOD_CASES)

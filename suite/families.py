@@ -85,16 +85,20 @@ class Family:
             return None
         return IMPLICIT if self.implicit_reparam else EXPLICIT
 
+    @property
+    def factory(self) -> Callable[..., D.Distribution]:
+        """What builds an instance from keyword tensors and validate_args: `build`, else the torch class."""
+        return self.build if self.build is not None else self.torch_cls
+
+    def from_tensors(self, tensors: Mapping[str, torch.Tensor | int],
+                     validate_args: bool | None = None) -> D.Distribution:
+        """An instance from parameters that are already tensors (they keep their autograd history, and
+        may be traced or batched by torch.func)."""
+        return self.factory(**tensors, validate_args=validate_args)
+
     def instantiate(self, params: ParamDict, dtype: torch.dtype = torch.float64,
                     device: str | torch.device = "cpu", validate_args: bool | None = None) -> D.Distribution:
-        tensors = {k: to_tensor(v, dtype, device) for k, v in params.items()}
-        if self.build is not None:
-            return self.build(validate_args=validate_args, **tensors)
-        return self.torch_cls(**tensors, validate_args=validate_args)
-
-    @staticmethod
-    def deviations_are_current() -> bool:
-        return DEVIATIONS_STRICT
+        return self.from_tensors({k: to_tensor(v, dtype, device) for k, v in params.items()}, validate_args)
 
     def deviation(self, check: str, dtype: torch.dtype) -> str | None:
         name = str(dtype).removeprefix("torch.")

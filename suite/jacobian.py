@@ -40,14 +40,6 @@ RTOL = {torch.float64: 1e-10}  # other dtypes use the family's rtol for that dty
 # --------------------------------------------------------------------------- problems
 
 
-def construct(family: Family, tensors: Mapping[str, torch.Tensor | int],
-              validate_args: bool | None) -> Distribution:
-    """The family's distribution from parameters that are already tensors (traced, batched or plain)."""
-    if family.build is not None:
-        return family.build(validate_args=validate_args, **tensors)
-    return family.torch_cls(**tensors, validate_args=validate_args)
-
-
 @functools.lru_cache(maxsize=None)
 def _registry_arg_constraints(name: str) -> Mapping[str, Constraint]:
     return REGISTRY[name].example().arg_constraints
@@ -103,7 +95,7 @@ class Problem:
         return len(self.distribution(*self.inputs).batch_shape)
 
     def distribution(self, *values: torch.Tensor) -> Distribution:
-        return construct(self.family, {**self.params, **dict(zip(self.wrt, values))}, self.validate_args)
+        return self.family.from_tensors({**self.params, **dict(zip(self.wrt, values))}, self.validate_args)
 
     def log_prob(self, *values: torch.Tensor) -> torch.Tensor:
         """(N,): log_prob of each x_i summed over the batch."""
@@ -141,7 +133,7 @@ def registry_problem(family: Family, rng: np.random.Generator, n: int, dtype: to
     finite = finite.reshape(x.shape[0], -1).to(device)
     try:
         with torch.no_grad():
-            finite &= torch.isfinite(construct(family, tensors, False).log_prob(x).reshape(finite.shape))
+            finite &= torch.isfinite(family.from_tensors(tensors, False).log_prob(x).reshape(finite.shape))
     except Exception:  # noqa: BLE001 - a log_prob that raises is recorded by every method instead
         pass
     if not finite.any(0).all():
@@ -170,7 +162,7 @@ def sampled_problem(family: Family, params: ParamDict, n_samples: int, dtype: to
     """x = n_samples draws from the distribution itself (drawn under `seed`), as in the seed report."""
     tensors = {k: to_tensor(v, dtype, device) for k, v in params.items()}
     with preserved_state(seed):
-        x = construct(family, tensors, validate_args).sample((n_samples,))
+        x = family.from_tensors(tensors, validate_args).sample((n_samples,))
     return Problem(family, tensors, wrt or differentiable_params(family, params), x, validate_args)
 
 

@@ -99,10 +99,8 @@ def _floating(params: ParamDict) -> list[str]:
 
 
 def default_build(family: Family, validate_args: bool = False) -> Build:
-    """Build from tensors that may require grad (family.instantiate takes numpy values)."""
-    if family.build is not None:
-        return lambda tensors: family.build(validate_args=validate_args, **tensors)
-    return lambda tensors: family.torch_cls(**tensors, validate_args=validate_args)
+    """Build from tensors that may require grad."""
+    return lambda tensors: family.from_tensors(tensors, validate_args)
 
 
 def _tile(params: ParamDict, times: int) -> ParamDict:

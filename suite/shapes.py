@@ -271,13 +271,6 @@ def leaf_params(params: ParamDict, dtype: torch.dtype, device: str | torch.devic
     return {name: t.requires_grad_() if isinstance(t, torch.Tensor) else t for name, t in tensors.items()}
 
 
-def build(family: Family, tensors: dict, validate_args: bool | None = None) -> D.Distribution:
-    """A family instance from ready-made tensors (Family.instantiate takes numpy arrays)."""
-    if family.build is not None:
-        return family.build(validate_args=validate_args, **tensors)
-    return family.torch_cls(**tensors, validate_args=validate_args)
-
-
 # ---------------------------------------------------------------------------------------------
 # Results
 
@@ -542,7 +535,7 @@ def _gradient_view(family: Family, params: BatchedParams, batch_shape: Shape, vi
     leaves = {name: t for name, t in tensors.items() if isinstance(t, torch.Tensor)}
     try:
         with quiet():
-            dist = view.apply(wrap(build(family, tensors, validate_args=False)), independent)
+            dist = view.apply(wrap(family.from_tensors(tensors, validate_args=False)), independent)
             x = dist.rsample(sample_shape)
             losses = {"sum(rsample)": x.sum()}
             if not known_error(family, "log_prob", torch.float64, view.expands):

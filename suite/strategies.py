@@ -203,10 +203,6 @@ class FitSpec:
 
 
 # Arguments held at their true value when fitting, for reasons the constraints cannot tell.
-def _factory(family: Family) -> Callable[..., D.Distribution]:
-    return family.build if family.build is not None else family.torch_cls
-
-
 def _unconstrained_norm(transforms: Mapping[str, Transform], params: ParamDict, index: int) -> float:
     total = 0.0
     for name, t in transforms.items():
@@ -244,7 +240,7 @@ def fit_spec(family: Family, seed: int = 0, candidates: int = 64) -> FitSpec:
     them (not at the origin itself, where a zero cov_factor is a saddle point)."""
     rng = np.random.default_rng(seed)
     pool = family.make_params(rng, candidates)
-    factory = _factory(family)
+    factory = family.factory
     example = {k: to_tensor(v, torch.float64, "cpu") for k, v in pool.items()}
     declared = (dict(family.param_constraints) if family.param_constraints is not None
                 else class_constraints(factory, example))
