@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from suite.families import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT
+from suite.families import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT, DEVICES, DTYPES
 from suite.state import derive_seed, preserved_state
 
 pytest_plugins = ["suite.bench_plugin"]
 
-DTYPES = {"float64": torch.float64, "float32": torch.float32}
-DEVICE_CHOICES = ("cpu", "cuda", "all")
+DEVICE_CHOICES = (*DEVICES, "all")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,7 +43,7 @@ def _cuda_skip_reason() -> str | None:
 
 def device_params(config: pytest.Config) -> list:
     choice = config.getoption("--device")
-    names = ["cpu", "cuda"] if choice == "all" else [choice]
+    names = list(DEVICES) if choice == "all" else [choice]
     reason = _cuda_skip_reason()
     params = []
     for name in names:

@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from suite import measure, workloads
-from suite.bench_plugin import dtype_name
-from suite.families import FAMILIES, REGISTRY
+from suite.families import FAMILIES, REGISTRY, dtype_name
 from suite.results import Record
 
 pytestmark = pytest.mark.benchmark

@@ -22,6 +22,7 @@ import torch
 
 from suite import environment, measure
 from suite import results as R
+from suite.families import dtype_name
 
 RECORDER = pytest.StashKey["Recorder"]()
 # One intra-op thread: comparable across machines, and free of the stalls a parallel region suffers
@@ -211,10 +212,6 @@ class Recorder:
         if self.report is not None:
             lines.append(f"report: {self.report}")
         return lines + self.problems
-
-
-def dtype_name(dtype: torch.dtype | str) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 class Bench:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.distributions as D
 
-from suite.families import Family, ParamDict, round_to
+from suite.families import Family, ParamDict, dtype_name, round_to
 from suite.references import QUANTILES, Reference
 
 Builder = Callable[[Family, ParamDict, torch.dtype, "str | torch.device"], D.Distribution]
@@ -104,7 +104,7 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
     ok |= skip
     abs_err = np.where(skip, 0.0, abs_err)
     rel_err = np.where(skip | ~finite, 0.0, rel_err)
-    result = CheckResult(name, family.name, str(dtype).removeprefix("torch."), bool(ok.all()),
+    result = CheckResult(name, family.name, dtype_name(dtype), bool(ok.all()),
                          compared=int((~skip).sum()), failures=int((~ok).sum()),
                          max_abs_error=float(abs_err.max(initial=0.0)), max_rel_error=float(rel_err.max(initial=0.0)))
     if result.compared:
@@ -220,7 +220,7 @@ def check_support(family: Family, params: ParamDict, dtype: torch.dtype = torch.
     if hasattr(ref, "frozen") and ref.event_dim == 0 and not isinstance(ref.frozen, type(None)):
         problems += _boundary_problems(ref, dist, dtype, device)
         checked += 2 * ref.n
-    return CheckResult("support", family.name, str(dtype).removeprefix("torch."), not problems,
+    return CheckResult("support", family.name, dtype_name(dtype), not problems,
                        compared=checked, failures=len(problems), message="; ".join(problems))
 
 

@@ -35,6 +35,16 @@ class Tolerance:
 # scale; what a float32 log-likelihood can be trusted to. Errors beyond these are findings.
 DEFAULT_TOLERANCE = {torch.float64: Tolerance(1e-8, 1e-10), torch.float32: Tolerance(1e-3, 1e-3)}
 
+# The dtypes and devices the suite runs on; a default run covers all of them.
+DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32}
+DEVICES = ("cpu", "cuda")
+
+
+def dtype_name(dtype: torch.dtype | str) -> str:
+    """'float64' for torch.float64 (and for 'float64')."""
+    return str(dtype).removeprefix("torch.")
+
+
 # The torch release the known deviations were measured on: there they are strict xfails; on other
 # releases they are expected failures that may pass (torch may have fixed or changed them).
 DEVIATIONS_MEASURED_ON = "2.13"
@@ -101,7 +111,7 @@ class Family:
         return self.from_tensors({k: to_tensor(v, dtype, device) for k, v in params.items()}, validate_args)
 
     def deviation(self, check: str, dtype: torch.dtype) -> str | None:
-        name = str(dtype).removeprefix("torch.")
+        name = dtype_name(dtype)
         return self.known_deviations.get(f"{check}/{name}") or self.known_deviations.get(f"{check}/*")
 
 

@@ -10,11 +10,10 @@ import numpy as np
 import torch
 
 from suite.checks import CheckResult, check_invalid_params, check_method, check_support
-from suite.families import FAMILIES, Family
+from suite.families import DTYPES, FAMILIES, Family
 from suite.state import derive_seed
 
 N_PARAMETER_SETS = 1000
-DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 HEADER = """# Findings
 

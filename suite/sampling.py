@@ -37,11 +37,11 @@ import torch
 from scipy import stats
 
 from suite import families as F
-from suite.families import Family, ParamDict
+from suite.families import DEVICES, DTYPES, Family, ParamDict
 
 FALSE_POSITIVE_BUDGET = 1e-3
-RUN_DTYPES = (torch.float64, torch.float32)  # conftest's default --dtype all
-RUN_DEVICES = ("cpu", "cuda")  # conftest's default --device all
+RUN_DTYPES = tuple(DTYPES.values())  # the default run's --dtype all
+RUN_DEVICES = DEVICES  # the default run's --device all
 SAMPLER_METHODS = ("sample", "rsample")
 
 PARAMETER_SETS = 5  # parameter sets per check, from family.make_params(rng, PARAMETER_SETS)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.distributions as D
 
-from suite.families import Family, ParamDict, Tolerance, round_to, to_tensor
+from suite.families import DTYPES, Family, ParamDict, Tolerance, dtype_name, round_to, to_tensor
 from suite.references import Reference
 
 Shape = tuple[int, ...]
@@ -76,10 +76,6 @@ FAMILY_FACTS: dict[str, FamilyFacts] = {
 
 def facts(family: Family) -> FamilyFacts:
     return FAMILY_FACTS.get(family.name, FamilyFacts())
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 def known_error(family: Family, method: str, dtype: torch.dtype, expanded: bool = False) -> str | None:
@@ -565,8 +561,7 @@ def exercise_known_error(family: Family, key: str, device: str | torch.device, r
     """Call the method a FAMILY_FACTS known_errors key names, in its situation ("method/float64" or
     "method/expanded"), on a batch of 3; raises what torch raises."""
     method, situation = key.split("/")
-    dtype = torch.float64 if situation == "expanded" else {"float64": torch.float64,
-                                                             "float32": torch.float32}[situation]
+    dtype = torch.float64 if situation == "expanded" else DTYPES[situation]
     params = batched_params(family, rng, (3,))
     dist = params.instantiate((3,), dtype, device, validate_args=False)
     if situation == "expanded":
