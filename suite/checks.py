@@ -165,30 +165,16 @@ def check_method(family: Family, method: str, params: ParamDict, dtype: torch.dt
 
 
 def implemented_methods(family: Family) -> list[str]:
-    """The VALUE_METHODS that both torch and the family's reference implement."""
+    """The VALUE_METHODS that both torch and the family's reference implement (a method that is
+    implemented but fails is kept: its generated case reports the failure)."""
     params = family.make_params(np.random.default_rng(0), 4)
-    dist = family.instantiate(params, validate_args=False)
-    ref = family.reference(params)
     found = []
     for method in VALUE_METHODS:
         try:
-            if method in ("log_prob", "cdf"):
-                x = ref.values(np.random.default_rng(0))
-                getattr(dist, method)(torch.as_tensor(x))
-                getattr(ref, method)(x)
-            elif method == "icdf":
-                dist.icdf(torch.full((4,), 0.5, dtype=torch.float64))
-                ref.icdf(np.full(4, 0.5))
-            elif method == "enumerate_support":
-                dist.enumerate_support()
-                ref.enumerate_support()
-            else:
-                value = getattr(dist, method)
-                value() if callable(value) else value
-                getattr(ref, method)()
+            check_method(family, method, params)
         except NotImplementedError:
             continue
-        except Exception:  # noqa: BLE001 - implemented but broken: the generated case reports it
+        except Exception:  # noqa: BLE001 - implemented but broken
             pass
         found.append(method)
     return found
