@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -305,6 +306,16 @@ def test_error_as_data(bench):
 
 def test_runs_after_the_failures(bench):
     bench.run(lambda: None, "cpu", group="throughput", method="rsample", dtype=torch.float32, size=2)
+
+VISITS = []
+
+def test_breaks_in_a_later_pass(bench):
+    VISITS.append(1)
+
+    def work():
+        if len(VISITS) > 1:
+            raise RuntimeError("broke in pass 2")
+    bench.run(work, "cpu", group="throughput", method="sample", dtype=torch.float32, size=3)
 '''
 
 NOT_A_BENCHMARK = '''
@@ -329,8 +340,8 @@ def run_benchmark(project, *args):
 
 def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
-    result, out = run_benchmark(bench_project, "-rs")
-    result.assert_outcomes(passed=3, skipped=2, deselected=1)
+    result, out = run_benchmark(bench_project, "-rs", "--bench-passes", "1")
+    result.assert_outcomes(passed=4, skipped=2, deselected=1)
     [path] = out.glob(f"*/{R.FILENAME}")
     records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(path).records}
     assert records[("test_ok", None)].status == "ok" and records[("test_ok", None)].verdict == "agree"
@@ -341,13 +352,31 @@ def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project, monkeypat
     assert "compile failed" in records[("test_error_as_data", None)].error
     assert records[("test_runs_after_the_failures", None)].status == "ok"
     assert R.load(path).environment.threads == 1
-    result.stdout.fnmatch_lines(["*7 records (1 error, 5 ok, 1 oom)*", "*out of memory at size*"])
+    result.stdout.fnmatch_lines(["*8 records (1 error, 6 ok, 1 oom)*", "*out of memory at size*"])
+
+
+def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_project, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
+    result, out = run_benchmark(bench_project, "--bench-passes", "1", "-k", "test_ok")
+    [single] = [r for r in R.load(next(out.glob(f"*/{R.FILENAME}"))).records]
+    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-dir", str(out / "three"))
+    result.assert_outcomes(passed=4, skipped=2, deselected=1)
+    records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(next(out.glob(f"three/*/{R.FILENAME}"))).records}
+    pooled = records[("test_ok", None)]
+    assert pooled.rounds == len(pooled.samples_s) and pooled.rounds % 3 == 0
+    assert pooled.rounds > single.rounds
+    assert pooled.median_s == pytest.approx(float(np.median(pooled.samples_s)))
+    assert len(records[("test_stages", "total")].samples_s) % 3 == 0
+    # A case that breaks in a later pass keeps its first-pass record and is named in the summary.
+    assert records[("test_breaks_in_a_later_pass", None)].status == "ok"
+    result.stdout.fnmatch_lines(["*timing pass 3 of 3 over 4 cases*",
+                                 "*pass 2: *test_breaks_in_a_later_pass: error: RuntimeError: broke in pass 2*"])
 
 
 def test_without_benchmark_bodies_run_once_and_nothing_is_written(bench_project):
     result = bench_project.runpytest_inprocess("-p", "suite.bench_plugin", "--bench-dir",
                                                str(bench_project.path / "out"))
-    result.assert_outcomes(passed=4, skipped=2)
+    result.assert_outcomes(passed=5, skipped=2)
     assert not (bench_project.path / "out").exists()
 
 
@@ -376,6 +405,7 @@ def test_a_case_over_the_memory_budget_is_recorded_as_oom_and_not_run():
 
     class Recorded:
         records: list = []
+        pass_number = 1
 
         def add(self, records):
             self.records.extend(records)

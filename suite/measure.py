@@ -161,6 +161,22 @@ def time_stages(stages: Sequence[Stage], device: str | torch.device, rounds: int
     return timings
 
 
+def time_calls(fn: Callable[[], Any], device: str | torch.device, rounds: int, iterations: int = 1,
+               timer: Timer | None = None) -> list[float]:
+    """Seconds per call of fn in each of `rounds` rounds of `iterations` calls, as pytest-benchmark
+    measures a round (the clock read, on CUDA after a synchronisation, only at round boundaries)."""
+    if rounds < 1 or iterations < 1:
+        raise ValueError("rounds and iterations must be at least 1")
+    clock = timer or timer_for(device)
+    samples = []
+    for _ in range(rounds):
+        start = clock()
+        for _ in range(iterations):
+            fn()
+        samples.append((clock() - start) / iterations)
+    return samples
+
+
 def run_stages(stages: Sequence[Stage]) -> Any:
     value: Any = None
     for _, stage in stages:
