@@ -48,7 +48,7 @@ def _grid() -> list:
         for d in DIMS:
             count = parameter_count(family, d)
             for n in N_SAMPLES:
-                marks = [pytest.mark.cpu_slow] if n * count > CPU_DEFAULT_ENTRIES else []
+                marks = [pytest.mark.cpu_slow, pytest.mark.isolated] if n * count > CPU_DEFAULT_ENTRIES else []
                 cases.append(pytest.param(family, d, n, id=f"{family}-d{d}-N{n}", marks=marks))
     return cases
 

@@ -367,6 +367,7 @@ def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_proje
     assert pooled.rounds > single.rounds
     assert pooled.median_s == pytest.approx(float(np.median(pooled.samples_s)))
     assert len(records[("test_stages", "total")].samples_s) % 3 == 0
+    assert len(records[("test_stages", "construct")].samples_s) % 3 == 0
     # A case that breaks in a later pass keeps its first-pass record and is named in the summary.
     assert records[("test_breaks_in_a_later_pass", None)].status == "ok"
     result.stdout.fnmatch_lines(["*timing pass 3 of 3 over 4 cases*",

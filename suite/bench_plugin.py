@@ -12,11 +12,18 @@ pytest-benchmark, which picks the rounds and iterations; each later pass repeats
 adds its samples to the case's record. A case's median then pools moments minutes apart rather
 than one fraction of a second, which a burst of load on a shared host can skew by 10-20%.
 
+A CPU case marked ``isolated`` (the Jacobians whose memory grows with N^2 or N*d) runs in a child
+pytest process under a resident-memory limit (three quarters of the memory available when it
+starts) and a time limit (``--bench-case-timeout``): passing either is recorded as ``oom`` or
+``timeout`` and the run goes on (see suite.isolation).
+
 Cases use the ``bench`` fixture (:class:`Bench`).
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -26,7 +33,7 @@ import pytest
 import torch
 from _pytest.runner import runtestprotocol
 
-from suite import environment, measure
+from suite import environment, isolation, measure
 from suite import results as R
 from suite.families import dtype_name
 
@@ -40,6 +47,10 @@ DEFAULT_PASSES = 3
 # A call slower than this is timed in LONG_CALL_ROUNDS rounds instead of pytest-benchmark's calibration.
 LONG_CALL_S = 1.0
 LONG_CALL_ROUNDS = 3
+# A call slower than this is timed in one round.
+VERY_LONG_CALL_S = 20.0
+DEFAULT_CASE_TIMEOUT_S = 300.0
+ISOLATED_MEMORY_FRACTION = 0.75
 MAX_PHASE_ROUNDS = 50
 # Without --benchmark a case body runs once at sizes up to this; larger sizes change only its timing.
 SMOKE_MAX_SIZE = 100
@@ -65,6 +76,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"torch intra-op threads during --benchmark, recorded (default: {DEFAULT_THREADS})")
     group.addoption("--bench-passes", type=int, default=DEFAULT_PASSES,
                     help=f"passes over the benchmark cases whose samples are pooled (default: {DEFAULT_PASSES})")
+    group.addoption("--bench-case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT_S,
+                    help="seconds an isolated case may run in its child process before it is stopped and "
+                         f"recorded as timeout (default: {DEFAULT_CASE_TIMEOUT_S:g})")
+    group.addoption("--bench-memory-limit", type=float, default=None, metavar="GiB",
+                    help="resident memory an isolated case's child process may use before it is stopped and "
+                         "recorded as oom (default: 3/4 of the memory available when it starts)")
+    group.addoption("--bench-child", action="store_true", default=False, help=argparse.SUPPRESS)
     group.addoption("--bench-dir", default=DEFAULT_DIR,
                     help=f"folder for <environment-id>/results.json, relative to the root (default: {DEFAULT_DIR})")
 
@@ -86,6 +104,7 @@ MARKERS = {
     "cpu_slow": "benchmark size for the slow tier on the CPU (default tier on a GPU)",
     "gpu_only": "benchmark size run on a GPU only (skipped on the CPU)",
     "timed_only": "benchmark case too costly for the untimed smoke run (torch.compile): runs with --benchmark",
+    "isolated": "CPU benchmark case timed in a child process under a memory and a time limit",
 }
 
 
@@ -109,6 +128,10 @@ def pytest_configure(config: pytest.Config) -> None:
     threads = config.getoption("--bench-threads")
     if threads < 1:
         raise pytest.UsageError(f"--bench-threads must be at least 1; got {threads}")
+    for flag in ("--bench-case-timeout", "--bench-memory-limit"):
+        value = config.getoption(flag)
+        if value is not None and value <= 0:
+            raise pytest.UsageError(f"{flag} must be positive; got {value:g}")
     if config.getoption("--bench-passes") < 1:
         raise pytest.UsageError(f"--bench-passes must be at least 1; got {config.getoption('--bench-passes')}")
     torch.set_num_threads(threads)
@@ -116,7 +139,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if not _given(config, flag):
             setattr(config.option, name, value)
     config.stash[RECORDER] = Recorder(environment.capture(torch.get_num_threads()),
-                                      config.rootpath / config.getoption("--bench-dir"))
+                                      config.rootpath / config.getoption("--bench-dir"),
+                                      render_report=not config.getoption("--bench-child"))
 
 
 def _params_of(item: pytest.Item) -> dict:
@@ -176,12 +200,12 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
             for report in runtestprotocol(item, log=False, nextitem=nextitem):
                 if report.failed:
                     recorder.problems.append(f"pass {number}: {item.nodeid} failed in {report.when}: "
-                                             f"{_first_line(report.longreprtext)}")
+                                             f"{_last_line(report.longreprtext)}")
             if session.shouldstop:
                 return
 
 
-def _first_line(text: str) -> str:
+def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1].strip() if lines else "(no message)"
 
@@ -204,7 +228,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 class Recorder:
     """The run's records, written to <root>/<environment id>/results.json atomically and incrementally."""
 
-    def __init__(self, environment: R.Environment, root: Path, flush_interval_s: float = FLUSH_INTERVAL_S):
+    def __init__(self, environment: R.Environment, root: Path, flush_interval_s: float = FLUSH_INTERVAL_S,
+                 render_report: bool = True):
         self.environment = environment
         self.path = R.results_path(root, environment.id)
         self.records: list[R.Record] = []
@@ -213,6 +238,7 @@ class Recorder:
         self.report: Path | None = None
         self.problems: list[str] = []
         self.pass_number = 1
+        self.render_report = render_report
         # case id -> (rounds, iterations) that pytest-benchmark chose in the first pass
         self.repeatable: dict[str, tuple[int, int]] = {}
 
@@ -245,7 +271,7 @@ class Recorder:
         except (OSError, R.SchemaError) as exc:
             self.problems.append(f"results not written: {measure.describe(exc)}")
             return
-        if not self.records:
+        if not self.records or not self.render_report:
             return
         try:
             from suite.report import render
@@ -271,16 +297,48 @@ class Recorder:
         return lines + self.problems
 
 
+class Child:
+    """How to run one case in a watched child process: its node id, pytest options, folder, time limit."""
+
+    def __init__(self, nodeid: str, options: Sequence[str], rootpath: Path, timeout_s: float,
+                 memory_limit_bytes: int | None = None):
+        self.nodeid, self.options, self.rootpath, self.timeout_s = nodeid, list(options), rootpath, timeout_s
+        self.memory_limit_bytes = memory_limit_bytes
+
+    def memory_limit(self) -> tuple[int, str]:
+        """The child's resident-memory limit and how it was set."""
+        if self.memory_limit_bytes is not None:
+            return self.memory_limit_bytes, "--bench-memory-limit"
+        return measure.memory_budget("cpu", ISOLATED_MEMORY_FRACTION), "3/4 of the memory available"
+
+    @classmethod
+    def of(cls, item: pytest.Item) -> Child:
+        config = item.config
+        options = ["--benchmark", "--bench-child", "--bench-passes", "1", "-m", "slow or not slow",
+                   "-p", "no:cacheprovider", "-q", "--device", "cpu",
+                   "--seed", str(config.getoption("--seed", 0)),
+                   "--bench-threads", str(config.getoption("--bench-threads"))]
+        for name, (flag, _) in BENCHMARK_DEFAULTS.items():
+            value = getattr(config.option, name)
+            if not isinstance(value, list):
+                options.append(f"{flag}={value}")
+        limit = config.getoption("--bench-memory-limit")
+        return cls(item.nodeid, options, config.rootpath, config.getoption("--bench-case-timeout"),
+                   None if limit is None else int(limit * 2**30))
+
+
 class Bench:
     """What a benchmark case calls: time (pytest-benchmark), break down, measure memory, record.
 
-    Outside --benchmark it runs the body once, untimed, and records nothing.
+    Outside --benchmark it runs the body once, untimed, and records nothing. With a `child`, a CPU
+    case is measured by a child process running the same case (see Child and suite.isolation).
     """
 
-    def __init__(self, case_id: str, benchmark, recorder: Recorder | None):
+    def __init__(self, case_id: str, benchmark, recorder: Recorder | None, child: Child | None = None):
         self.case_id = case_id
         self.benchmark = benchmark
         self.recorder = recorder
+        self.child = child
 
     @property
     def timed(self) -> bool:
@@ -319,21 +377,26 @@ class Bench:
         def call() -> Any:
             return measure.run_stages(stages)
 
+        if self.timed and self.child is not None and measure.device_type(device) == "cpu":
+            return self._run_in_child(base, phase, errors_are_data)
+        clock = measure.timer_for(device)
+        start = clock()
         first = measure.guarded(call, device)
+        first_s = clock() - start
         if not first.ok:
             self._fail(first, base, phase, errors_are_data)
         if not self.timed:
             self.benchmark(lambda: None)
             return first.value
         if self.recorder.pass_number > 1:
-            self._repeat(call, device, phase)
+            self._repeat(call, device, phase, stages if breakdown else ())
             return first.value
         text = verdict(first.value) if callable(verdict) else verdict
-        long_call = False
+        long_call = first_s > LONG_CALL_S
         try:
-            long_call = _seconds(call, device) > LONG_CALL_S
             if long_call:
-                self.benchmark.pedantic(call, rounds=LONG_CALL_ROUNDS, iterations=1)
+                rounds = 1 if first_s > VERY_LONG_CALL_S else LONG_CALL_ROUNDS
+                self.benchmark.pedantic(call, rounds=rounds, iterations=1)
             else:
                 self.benchmark(call)
         except Exception as exc:  # noqa: BLE001 - classified below
@@ -360,13 +423,58 @@ class Bench:
         self.recorder.repeatable[self.case_id] = (int(stats.rounds), int(self.benchmark.stats.iterations))
         return first.value
 
-    def _repeat(self, call: Callable[[], Any], device: str | torch.device, phase: str | None) -> None:
-        """A later timing pass: the first pass's rounds and iterations, samples pooled into its record."""
+    def _repeat(self, call: Callable[[], Any], device: str | torch.device, phase: str | None,
+                stages: Sequence[measure.Stage]) -> None:
+        """A later timing pass: the first pass's rounds and iterations, samples pooled into its record;
+        with `stages`, the stage breakdown too."""
         # Timed here, not by pytest-benchmark: mark its fixture used so that it does not warn.
         self.benchmark._mode = "distsuite timing pass"
         rounds, iterations = self.recorder.repeatable[self.case_id]
         samples = measure.time_calls(call, device, rounds, iterations)
         self.recorder.pool(self.case_id, phase, samples)
+        if stages:
+            timings = measure.time_stages(stages, device, min(rounds, MAX_PHASE_ROUNDS), warmup=0)
+            for name, timing in timings.items():
+                if name != "total":
+                    self.recorder.pool(self.case_id, name, timing.samples_s)
+
+    def _run_in_child(self, base: dict, phase: str | None, errors_are_data: bool) -> None:
+        """Measure this case in a watched child and take its records; a child stopped for memory or
+        time becomes an `oom` or `timeout` record, one that crashed an `error` record."""
+        self.benchmark._mode = "distsuite child process"  # the child times it; no unused-fixture warning
+        limit, limit_source = self.child.memory_limit()
+        workdir = isolation.child_workdir()
+        try:
+            run = isolation.run_watched(
+                isolation.pytest_argv(self.child.nodeid, [*self.child.options, "--bench-dir", str(workdir)]),
+                rss_limit_bytes=limit, timeout_s=self.child.timeout_s, cwd=self.child.rootpath)
+            records = []
+            for path in workdir.glob(f"*/{R.FILENAME}"):
+                try:
+                    records.extend(R.load(path).records)
+                except (OSError, ValueError) as exc:
+                    self.recorder.problems.append(f"{self.case_id}: its child's results unreadable: {exc}")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if run.outcome == isolation.OVER_MEMORY:
+            outcome = measure.Outcome(measure.OOM, error=f"resident memory passed {limit / 2**30:.1f} GiB "
+                                      f"({limit_source}) after {run.seconds:.0f} s; stopped")
+        elif run.outcome == isolation.TIMED_OUT:
+            outcome = measure.Outcome(measure.TIMEOUT, error=f"still running after {self.child.timeout_s:g} s "
+                                      "(--bench-case-timeout); stopped")
+        elif records:
+            self.recorder.add(records)
+            failed = [r for r in records if r.status != measure.OK]
+            if failed:
+                pytest.skip(f"{failed[0].status}: {failed[0].error}")
+            if run.returncode != 0:
+                pytest.fail(f"the case failed in its child process:\n{run.output}")
+            return
+        else:
+            outcome = measure.Outcome(measure.ERROR, error=f"child process exited with {run.returncode} and "
+                                      f"recorded nothing: {_last_line(run.output)}",
+                                      exception=RuntimeError(run.output))
+        self._fail(outcome, base, phase, errors_are_data=errors_are_data or outcome.status != measure.ERROR)
 
     def _fail(self, outcome: measure.Outcome, base: dict, phase: str | None, errors_are_data: bool) -> None:
         if self.timed and self.recorder.pass_number > 1:
@@ -383,13 +491,6 @@ class Bench:
         pytest.skip(f"{outcome.status}: {outcome.error}")
 
 
-def _seconds(fn: Callable[[], Any], device: str | torch.device) -> float:
-    clock = measure.timer_for(device)
-    start = clock()
-    fn()
-    return clock() - start
-
-
 @pytest.fixture
 def recorder(request: pytest.FixtureRequest) -> Recorder | None:
     """The run's Recorder under --benchmark, else None."""
@@ -402,5 +503,9 @@ def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
 
     The case runs with the pinned thread count (--bench-threads) in the untimed smoke run too.
     """
-    with measure.pinned_threads(request.config.getoption("--bench-threads")):
-        yield Bench(request.node.nodeid, benchmark, request.config.stash.get(RECORDER, None))
+    config = request.config
+    isolated = (request.node.get_closest_marker("isolated") is not None and not config.getoption("--bench-child")
+                and _device_of(request.node) == "cpu")
+    with measure.pinned_threads(config.getoption("--bench-threads")):
+        yield Bench(request.node.nodeid, benchmark, config.stash.get(RECORDER, None),
+                    Child.of(request.node) if isolated else None)

@@ -24,7 +24,7 @@ from torch.utils.benchmark.utils.timer import timer as synchronising_timer
 Timer = Callable[[], float]
 Stage = tuple[str, Callable[[Any], Any]]
 
-OK, OOM, ERROR, UNSUPPORTED = "ok", "oom", "error", "unsupported"
+OK, OOM, ERROR, UNSUPPORTED, TIMEOUT = "ok", "oom", "error", "unsupported", "timeout"
 _OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
 
 

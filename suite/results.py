@@ -28,7 +28,7 @@ GROUPS = ("strategy_step", "jacobian", "throughput", "memory_probe")
 PHASES = ("total", "construct", "log_prob", "backward", "optimizer_step", None)
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
-STATUSES = ("ok", "oom", "error", "unsupported")
+STATUSES = ("ok", "oom", "error", "unsupported", "timeout")
 
 
 class SchemaError(ValueError):

@@ -79,6 +79,8 @@ def status_text(record: Record) -> str:
         return "**out of memory**"
     if record.status == "unsupported":
         return "unsupported"
+    if record.status == "timeout":
+        return "**timed out**"
     error = (record.error or "").strip().splitlines()
     first = error[0] if error else ""
     if len(first) > ERROR_CHARS:
