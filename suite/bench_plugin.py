@@ -247,6 +247,14 @@ class Recorder:
         if time.monotonic() - self._written_at >= self.flush_interval_s:
             self.flush()
 
+    def smaller(self, fields: dict) -> R.Record | None:
+        """The record of the same configuration (all fields but case id and size) at the largest smaller
+        size measured so far in this run, if any."""
+        keys = ("group", "family", "method", "device", "dtype", "dim", "validate", "compiled")
+        same = [r for r in R.merge_records(self.records) if r.phase in (None, "total") and r.size < fields["size"]
+                and all(getattr(r, k) == fields.get(k) for k in keys)]
+        return max(same, key=lambda r: r.size, default=None)
+
     def pool(self, case_id: str, phase: str | None, samples_s: Sequence[float]) -> None:
         """Add a later pass's samples to the case's record and recompute its median, IQR and rounds."""
         for record in reversed(self.records):
@@ -442,6 +450,9 @@ class Bench:
         """Measure this case in a watched child and take its records; a child stopped for memory or
         time becomes an `oom` or `timeout` record, one that crashed an `error` record."""
         self.benchmark._mode = "distsuite child process"  # the child times it; no unused-fixture warning
+        foregone = self._foregone(base)
+        if foregone is not None:
+            self._fail(foregone, base, phase, errors_are_data=True)
         limit, limit_source = self.child.memory_limit()
         workdir = isolation.child_workdir()
         try:
@@ -475,6 +486,24 @@ class Bench:
                                       f"recorded nothing: {_last_line(run.output)}",
                                       exception=RuntimeError(run.output))
         self._fail(outcome, base, phase, errors_are_data=errors_are_data or outcome.status != measure.ERROR)
+
+    def _foregone(self, base: dict) -> measure.Outcome | None:
+        """The outcome of an isolated case that need not run: a smaller size of the same configuration
+        already ran out of memory or time, or its time per call, scaled linearly to this size (a lower
+        bound for every method here), leaves no room for a second call within the time limit."""
+        smaller = self.recorder.smaller(base)
+        if smaller is None:
+            return None
+        if smaller.status in (measure.OOM, measure.TIMEOUT):
+            return measure.Outcome(smaller.status, error=f"not run: size {smaller.size} of the same configuration "
+                                   f"already ended in {smaller.status}")
+        if smaller.status == measure.OK and smaller.median_s:
+            predicted_s = smaller.median_s * base["size"] / smaller.size
+            if 2 * predicted_s > self.child.timeout_s:
+                return measure.Outcome(measure.TIMEOUT, error=f"not run: {predicted_s:.0f} s or more per call "
+                                       f"(size {smaller.size} took {smaller.median_s:.2f} s), two calls exceed "
+                                       f"{self.child.timeout_s:g} s (--bench-case-timeout)")
+        return None
 
     def _fail(self, outcome: measure.Outcome, base: dict, phase: str | None, errors_are_data: bool) -> None:
         if self.timed and self.recorder.pass_number > 1:
