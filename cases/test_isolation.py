@@ -42,7 +42,7 @@ def test_a_child_over_its_memory_limit_is_stopped_before_it_allocates_everything
 def test_within_its_memory_limit_a_child_runs_to_the_end():
     run = isolation.run_watched(python(GROWING), rss_limit_bytes=16 * 2**30, timeout_s=60)
     assert run.outcome == isolation.FINISHED and run.returncode == 0 and "allocated all" in run.output
-    assert run.peak_rss_bytes >= 64 * 64 * 2**20
+    assert run.peak_rss_bytes >= 48 * 64 * 2**20  # the last blocks may come after the last poll
 
 
 ISOLATED_MODULE = '''

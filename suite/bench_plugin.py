@@ -342,18 +342,25 @@ class Bench:
     case is measured by a child process running the same case (see Child and suite.isolation).
     """
 
-    def __init__(self, case_id: str, benchmark, recorder: Recorder | None, child: Child | None = None):
+    def __init__(self, case_id: str, benchmark, recorder: Recorder | None, child: Child | None = None,
+                 watched: bool = False):
         self.case_id = case_id
         self.benchmark = benchmark
         self.recorder = recorder
         self.child = child
+        # Measured in a watched child process: by `child` here, or this is that child.
+        self.watched = watched or child is not None
 
     @property
     def timed(self) -> bool:
         return self.recorder is not None
 
     def check_memory(self, estimated_bytes: int, device: str | torch.device, **fields: Any) -> None:
-        """Record `oom` and skip the case, unrun, when its estimated memory exceeds measure.memory_budget."""
+        """Record `oom` and skip the case, unrun, when its estimated memory exceeds measure.memory_budget.
+
+        An isolated CPU case is not judged by its estimate: its child's measured memory is the guard."""
+        if self.watched and measure.device_type(device) == "cpu":
+            return
         budget = measure.memory_budget(device)
         if estimated_bytes > budget:
             base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
@@ -474,6 +481,11 @@ class Bench:
             outcome = measure.Outcome(measure.TIMEOUT, error=f"still running after {self.child.timeout_s:g} s "
                                       "(--bench-case-timeout); stopped")
         elif records:
+            if run.peak_rss_bytes is not None:
+                for record in records:
+                    if record.status == measure.OK and record.peak_bytes is None and record.phase in (None, "total"):
+                        note = f"peak resident memory of its process {run.peak_rss_bytes / 2**30:.2f} GiB"
+                        record.error = f"{record.error}; {note}" if record.error else note
             self.recorder.add(records)
             failed = [r for r in records if r.status != measure.OK]
             if failed:
@@ -533,8 +545,10 @@ def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
     The case runs with the pinned thread count (--bench-threads) in the untimed smoke run too.
     """
     config = request.config
-    isolated = (request.node.get_closest_marker("isolated") is not None and not config.getoption("--bench-child")
+    recorder = config.stash.get(RECORDER, None)
+    isolated = (recorder is not None and request.node.get_closest_marker("isolated") is not None
                 and _device_of(request.node) == "cpu")
+    in_child = config.getoption("--bench-child")
     with measure.pinned_threads(config.getoption("--bench-threads")):
-        yield Bench(request.node.nodeid, benchmark, config.stash.get(RECORDER, None),
-                    Child.of(request.node) if isolated else None)
+        yield Bench(request.node.nodeid, benchmark, recorder, Child.of(request.node) if isolated and not in_child
+                    else None, watched=isolated and in_child)

@@ -36,13 +36,16 @@ FIELD_HEADERS = {"dim": "d", "validate": "validation", "compiled": "compiled"}
 ERROR_CHARS = 80
 
 HOW_TO_READ = """\
-Times are per call: the median over the timed rounds, with the interquartile range (IQR) as its spread.
-A ratio is this configuration's median over its baseline's median in the same environment and
-configuration (strategies against `rebuild_per_step`, Jacobian methods against `loop`, compiled
-throughput against eager); below 1× is faster. Peak memory is tensor memory above the starting level,
+Times are per call: the median over the timed rounds, with the interquartile range (IQR) as its spread;
+the rounds are pooled from several timing passes over the run, minutes apart. A ratio is this
+configuration's median over its baseline's median in the same environment and configuration
+(strategies against `rebuild_per_step`, Jacobian methods against `loop`, compiled throughput against
+eager); below 1× is faster. Peak memory is tensor memory above the starting level,
 measured in a pass of its own. The verdict is the correctness check of the same configuration:
 ✓ the results are right; **✗** they are wrong (for a strategy, `stale` means it trained on parameter
-values that never changed), and its speed is then no advantage. An empty verdict means no check exists."""
+values that never changed), and its speed is then no advantage. An empty verdict means no check exists.
+Cases that could not be measured (out of memory, past the time limit, unsupported, failed) are listed
+under "Not measured" with the reason."""
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
