@@ -9,7 +9,7 @@ import torch
 from suite.families import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT, DEVICES, DTYPES
 from suite.state import derive_seed, preserved_state
 
-pytest_plugins = ["suite.bench_plugin"]
+pytest_plugins = ["suite.bench_plugin", "pytester"]
 
 DEVICE_CHOICES = (*DEVICES, "all")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+import torch._dynamo  # noqa: F401  (once, before pytester runs, which would import it twice)
 
 from suite import isolation
 from suite import results as R

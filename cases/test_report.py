@@ -17,7 +17,7 @@ import pytest
 
 import suite.report
 from suite.report import compare, read_results, render
-from suite.report.compare import BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, WRONG
+from suite.report.compare import BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, UNSTEADY, WRONG
 from suite.report_cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, compare_main, report_main
 from suite.results import Environment, Record, Results, write_atomic
 from suite.state import derive_seed
@@ -205,7 +205,51 @@ def test_compare_does_not_flag_identical_distributions(tmp_path, capsys):
     assert len(tested) > 100
     assert all(c.flag == SAME for c in tested)
     assert compare_main([str(base), str(new), "--changed-only"]) == EXIT_OK
-    assert "0 regressions, 0 improvements, 0 significant changes below the threshold" in capsys.readouterr().out
+    assert ("0 regressions, 0 improvements, 0 beyond it but not in every timing pass, 0 significant changes below "
+            "the threshold") in capsys.readouterr().out
+
+
+def _three_passes(rng: np.random.Generator, centres: tuple[float, float, float], **fields) -> Record:
+    samples = np.concatenate([c * rng.lognormal(0.0, SPREAD, SAMPLES) for c in centres])
+    return Record(median_s=float(np.median(samples)), rounds=samples.size, samples_s=samples.tolist(), passes=3,
+                  **fields)
+
+
+@pytest.mark.parametrize("new_passes, expected", [
+    pytest.param((1.3, 1.3, 1.3), REGRESSION, id="slower-in-every-pass"),
+    pytest.param((1.3, 1.3, 1.0), UNSTEADY, id="slower-in-two-passes-of-three"),
+    pytest.param((0.7, 0.7, 0.7), IMPROVEMENT, id="faster-in-every-pass"),
+    pytest.param((0.7, 1.0, 0.7), UNSTEADY, id="faster-in-two-passes-of-three"),
+])
+def test_compare_flags_a_change_beyond_the_threshold_only_when_every_pass_shows_it(tmp_path, new_passes, expected):
+    """A burst of load moves one pass: a change is a regression only when it holds in each pass."""
+    rng = np.random.default_rng(derive_seed("report", "passes", *new_passes))
+    fields = dict(group="jacobian", family="Normal", method="loop", device="cpu", dtype="float64", size=10, dim=2)
+    target = "bench_jacobian[target]"
+    others = [f"bench_jacobian[{i}]" for i in range(30)]
+    base = [_three_passes(rng, (1e-3,) * 3, case_id=c, **fields) for c in [target, *others]]
+    new = [_three_passes(rng, tuple(1e-3 * f for f in new_passes), case_id=target, **fields)]
+    new += [_three_passes(rng, (1e-3,) * 3, case_id=c, **fields) for c in others]
+    comparison = compare(read_results(write_results(tmp_path / "base.json", "env", 0, base)),
+                         read_results(write_results(tmp_path / "new.json", "env", 0, new)))
+    flags = {c.record.case_id: c.flag for c in comparison.changes}
+    assert flags[target] == expected
+    assert comparison.failed == (expected == REGRESSION)
+    assert all(flags[c] == SAME for c in others)
+
+
+def test_a_record_whose_passes_do_not_divide_its_samples_is_refused():
+    from suite.results import SchemaError, validate
+
+    record = dataclasses.asdict(timed(np.random.default_rng(0), 1e-3, case_id="c", group="jacobian",
+                                      method="loop", device="cpu", dtype="float64", size=10))
+    document = {"schema_version": 1, "environment": dataclasses.asdict(environment("env")), "records": [record]}
+    validate(document)
+    record["passes"] = 4  # 15 samples
+    with pytest.raises(SchemaError, match="passes: 4 does not divide its 15 samples"):
+        validate(document)
+    del record["passes"]  # files written before the field existed
+    validate(document)
 
 
 def test_compare_improvement_is_flagged_without_failing(tmp_path):

@@ -8,9 +8,11 @@ refused: parallel workers share the cores being measured), torch's intra-op thre
 after which ``suite.report.render`` writes the report beside it when that module is present.
 
 Every case is timed in ``--bench-passes`` passes over the whole run (default 3): the first by
-pytest-benchmark, which picks the rounds and iterations; each later pass repeats those rounds and
-adds its samples to the case's record. A case's median then pools moments minutes apart rather
-than one fraction of a second, which a burst of load on a shared host can skew by 10-20%.
+pytest-benchmark in this process, which picks the rounds and iterations; each later pass in a fresh
+child process, which repeats those rounds (and the stage breakdown) and whose samples are added to
+the case's record. A case's median then pools moments minutes apart and processes with their own
+memory layout, rather than one fraction of a second in one process, which a burst of load on a
+shared host or the placement of one process's buffers can skew by 10-20%.
 
 A CPU case marked ``isolated`` (the Jacobians whose memory grows with N^2 or N*d) runs in a child
 pytest process under a resident-memory limit (three quarters of the memory available when it
@@ -23,6 +25,8 @@ Cases use the ``bench`` fixture (:class:`Bench`).
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +35,6 @@ from typing import Any
 
 import pytest
 import torch
-from _pytest.runner import runtestprotocol
 
 from suite import environment, isolation, measure
 from suite import results as R
@@ -43,6 +46,7 @@ RECORDER = pytest.StashKey["Recorder"]()
 DEFAULT_THREADS = 1
 DEFAULT_DIR = "reports"
 FLUSH_INTERVAL_S = 15.0
+SAMPLES_FILENAME = "repeated-samples.json"
 DEFAULT_PASSES = 3
 # A call slower than this is timed in LONG_CALL_ROUNDS rounds instead of pytest-benchmark's calibration.
 LONG_CALL_S = 1.0
@@ -83,6 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="resident memory an isolated case's child process may use before it is stopped and "
                          "recorded as oom (default: 3/4 of the memory available when it starts)")
     group.addoption("--bench-child", action="store_true", default=False, help=argparse.SUPPRESS)
+    group.addoption("--bench-repeat", default=None, help=argparse.SUPPRESS)
     group.addoption("--bench-dir", default=DEFAULT_DIR,
                     help=f"folder for <environment-id>/results.json, relative to the root (default: {DEFAULT_DIR})")
 
@@ -138,9 +143,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, (flag, value) in BENCHMARK_DEFAULTS.items():
         if not _given(config, flag):
             setattr(config.option, name, value)
-    config.stash[RECORDER] = Recorder(environment.capture(torch.get_num_threads()),
-                                      config.rootpath / config.getoption("--bench-dir"),
-                                      render_report=not config.getoption("--bench-child"))
+    recorder = Recorder(environment.capture(torch.get_num_threads()), config.rootpath / config.getoption("--bench-dir"),
+                        render_report=not config.getoption("--bench-child"))
+    plan = config.getoption("--bench-repeat")
+    if plan is not None:
+        recorder.start_repeat(Path(plan))
+    config.stash[RECORDER] = recorder
 
 
 def _params_of(item: pytest.Item) -> dict:
@@ -176,33 +184,79 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not timed:
         return
     _deselect(config, items, lambda item: item.get_closest_marker("benchmark") is None)
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is not None and recorder.pass_number > 1:
+        _deselect(config, items, lambda item: item.nodeid not in recorder.repeatable)
     for item in items:
         item.add_marker(pytest.mark.benchmark(timer=measure.timer_for(_device_of(item))), append=False)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
-    """After pytest's own pass, the further timing passes (--bench-passes) over the cases that were
-    timed: run without reports of their own; a case that fails in one is named in the summary."""
+    """After pytest's own pass, the further timing passes (--bench-passes), each in a fresh child
+    process over the cases that were timed; its samples are pooled into this run's records."""
     yield
     recorder = session.config.stash.get(RECORDER, None)
-    if recorder is None or session.shouldfail or session.shouldstop:
+    if recorder is None or recorder.pass_number > 1 or session.shouldfail or session.shouldstop:
+        return
+    if not recorder.repeatable:
         return
     passes = session.config.getoption("--bench-passes")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    items = [item for item in session.items if item.nodeid in recorder.repeatable]
+    files = sorted({nodeid.split("::")[0] for nodeid in recorder.repeatable})
     for number in range(2, passes + 1):
-        recorder.pass_number = number
         if reporter is not None:
-            reporter.write_line(f"distsuite: timing pass {number} of {passes} over {len(items)} cases")
-        for i, item in enumerate(items):
-            nextitem = items[i + 1] if i + 1 < len(items) else None
-            for report in runtestprotocol(item, log=False, nextitem=nextitem):
-                if report.failed:
-                    recorder.problems.append(f"pass {number}: {item.nodeid} failed in {report.when}: "
-                                             f"{_last_line(report.longreprtext)}")
-            if session.shouldstop:
-                return
+            reporter.write_line(f"distsuite: timing pass {number} of {passes} in a fresh process over "
+                                f"{len(recorder.repeatable)} cases")
+        _repeat_pass(session.config, recorder, number, files)
+
+
+def _repeat_pass(config: pytest.Config, recorder: Recorder, number: int, files: Sequence[str]) -> None:
+    """One later timing pass in a child pytest process; what it could not do is named in the summary."""
+    workdir = isolation.child_workdir()
+    try:
+        plan = workdir / "plan.json"
+        plan.write_text(json.dumps({"pass": number, "cases": recorder.repeatable}), encoding="utf-8")
+        options = [*_child_options(config, config.getoption("--device", None), config.getoption("--dtype", None)),
+                   "--bench-repeat", str(plan), "--bench-dir", str(workdir)]
+        run = isolation.run_watched(isolation.pytest_argv(files, options), rss_limit_bytes=None,
+                                    timeout_s=float("inf"), cwd=config.rootpath)
+        samples = workdir / SAMPLES_FILENAME
+        if not samples.exists():
+            recorder.problems.append(f"pass {number}: its process exited with {run.returncode} and timed nothing: "
+                                     f"{_last_line(run.output)}")
+            return
+        repeated = json.loads(samples.read_text(encoding="utf-8"))
+        for case_id, phase, values in repeated["samples"]:
+            recorder.pool(case_id, phase, values)
+        recorder.problems.extend(repeated["problems"])
+        if run.returncode not in (0, 5):  # 5: no case was collected
+            recorder.problems.append(f"pass {number}: its process exited with {run.returncode}: "
+                                     f"{_last_line(run.output)}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _child_options(config: pytest.Config, device: str | None, dtype: str | None) -> list[str]:
+    """pytest options for a child process that times cases as this run does."""
+    options = ["-p", __name__, "--benchmark", "--bench-child", "--bench-passes", "1", "-m", "slow or not slow",
+               "-p", "no:cacheprovider", "-q", "--bench-threads", str(config.getoption("--bench-threads"))]
+    for flag, value in (("--seed", config.getoption("--seed", None)), ("--device", device), ("--dtype", dtype)):
+        if value is not None and _has_option(config, flag):
+            options += [flag, str(value)]
+    for name, (flag, _) in BENCHMARK_DEFAULTS.items():
+        value = getattr(config.option, name)
+        if not isinstance(value, list):
+            options.append(f"{flag}={value}")
+    return options
+
+
+def _has_option(config: pytest.Config, flag: str) -> bool:
+    try:
+        config.getoption(flag)
+    except ValueError:
+        return False
+    return True
 
 
 def _last_line(text: str) -> str:
@@ -241,6 +295,14 @@ class Recorder:
         self.render_report = render_report
         # case id -> (rounds, iterations) that pytest-benchmark chose in the first pass
         self.repeatable: dict[str, tuple[int, int]] = {}
+        # In a later pass's process: (case id, phase, samples) for the first pass's process to pool.
+        self.repeated: list[tuple[str, str | None, list[float]]] = []
+
+    def start_repeat(self, plan: Path) -> None:
+        """Make this run a later timing pass over the cases in `plan` (written by the first pass)."""
+        content = json.loads(plan.read_text("utf-8"))
+        self.pass_number = int(content["pass"])
+        self.repeatable = {case: (int(r), int(i)) for case, (r, i) in content["cases"].items()}
 
     def add(self, records: Sequence[R.Record]) -> None:
         self.records.extend(records)
@@ -255,6 +317,9 @@ class Recorder:
                 and all(getattr(r, k) == fields.get(k) for k in keys)]
         return max(same, key=lambda r: r.size, default=None)
 
+    def repeated_samples(self, case_id: str, phase: str | None, samples_s: Sequence[float]) -> None:
+        self.repeated.append((case_id, phase, R.rounded(samples_s)))
+
     def pool(self, case_id: str, phase: str | None, samples_s: Sequence[float]) -> None:
         """Add a later pass's samples to the case's record and recompute its median, IQR and rounds."""
         for record in reversed(self.records):
@@ -262,6 +327,7 @@ class Recorder:
                 record.samples_s = record.samples_s + R.rounded(samples_s)
                 timing = measure.summarize(record.samples_s)
                 record.median_s, record.iqr_s, record.rounds = timing.median_s, timing.iqr_s, timing.rounds
+                record.passes = (record.passes or 1) + 1
                 break
         else:
             raise KeyError(f"no record of {case_id} ({phase}) to add samples to")
@@ -274,6 +340,10 @@ class Recorder:
         self._written_at = time.monotonic()
 
     def finish(self) -> None:
+        if self.pass_number > 1:
+            _write_json_atomic(self.path.parent.parent / SAMPLES_FILENAME,
+                               {"samples": self.repeated, "problems": self.problems})
+            return
         try:
             self.flush()
         except (OSError, R.SchemaError) as exc:
@@ -322,14 +392,7 @@ class Child:
     @classmethod
     def of(cls, item: pytest.Item) -> Child:
         config = item.config
-        options = ["--benchmark", "--bench-child", "--bench-passes", "1", "-m", "slow or not slow",
-                   "-p", "no:cacheprovider", "-q", "--device", "cpu",
-                   "--seed", str(config.getoption("--seed", 0)),
-                   "--bench-threads", str(config.getoption("--bench-threads"))]
-        for name, (flag, _) in BENCHMARK_DEFAULTS.items():
-            value = getattr(config.option, name)
-            if not isinstance(value, list):
-                options.append(f"{flag}={value}")
+        options = _child_options(config, "cpu", None)
         limit = config.getoption("--bench-memory-limit")
         return cls(item.nodeid, options, config.rootpath, config.getoption("--bench-case-timeout"),
                    None if limit is None else int(limit * 2**30))
@@ -418,13 +481,14 @@ class Bench:
             self._fail(measure.failure(exc, device), base, phase, errors_are_data)
         stats = self.benchmark.stats.stats
         records = [R.Record(**base, phase=phase, median_s=float(stats.median), iqr_s=float(stats.iqr),
-                            rounds=int(stats.rounds), samples_s=R.rounded(stats.data), verdict=text)]
+                            rounds=int(stats.rounds), samples_s=R.rounded(stats.data), passes=1, verdict=text)]
         if breakdown:
             rounds = min(int(stats.rounds), MAX_PHASE_ROUNDS)
             for name, timing in measure.time_stages(stages, device, rounds, warmup=0).items():
                 if name != "total":
                     records.append(R.Record(**base, phase=name, median_s=timing.median_s, iqr_s=timing.iqr_s,
-                                            rounds=timing.rounds, samples_s=R.rounded(timing.samples_s), verdict=text))
+                                            rounds=timing.rounds, samples_s=R.rounded(timing.samples_s), passes=1,
+                                            verdict=text))
         if long_call and measure.device_type(device) == "cpu":
             # The CPU profiler keeps an event per allocation: a call this long can need gigabytes of events.
             records[0].error = f"memory pass skipped: a CPU call over {LONG_CALL_S:g} s"
@@ -446,12 +510,12 @@ class Bench:
         self.benchmark._mode = "distsuite timing pass"
         rounds, iterations = self.recorder.repeatable[self.case_id]
         samples = measure.time_calls(call, device, rounds, iterations)
-        self.recorder.pool(self.case_id, phase, samples)
+        self.recorder.repeated_samples(self.case_id, phase, samples)
         if stages:
             timings = measure.time_stages(stages, device, min(rounds, MAX_PHASE_ROUNDS), warmup=0)
             for name, timing in timings.items():
                 if name != "total":
-                    self.recorder.pool(self.case_id, name, timing.samples_s)
+                    self.recorder.repeated_samples(self.case_id, name, timing.samples_s)
 
     def _run_in_child(self, base: dict, phase: str | None, errors_are_data: bool) -> None:
         """Measure this case in a watched child and take its records; a child stopped for memory or
@@ -552,3 +616,10 @@ def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
     with measure.pinned_threads(config.getoption("--bench-threads")):
         yield Bench(request.node.nodeid, benchmark, recorder, Child.of(request.node) if isolated and not in_child
                     else None, watched=isolated and in_child)
+
+
+def _write_json_atomic(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value), encoding="utf-8")
+    os.replace(tmp, path)

@@ -99,9 +99,10 @@ def _stop(child: subprocess.Popen, posix: bool) -> None:
     child.wait()
 
 
-def pytest_argv(nodeid: str, options: Sequence[str]) -> list[str]:
-    """The command that runs one pytest node in a child with this interpreter."""
-    return [sys.executable, "-m", "pytest", nodeid, *options]
+def pytest_argv(targets: str | Sequence[str], options: Sequence[str]) -> list[str]:
+    """The command that runs pytest on node ids or files in a child with this interpreter."""
+    targets = [targets] if isinstance(targets, str) else list(targets)
+    return [sys.executable, "-m", "pytest", *targets, *options]
 
 
 def child_workdir() -> Path:

@@ -6,8 +6,11 @@ One file per environment, at ``reports/<environment id>/results.json``::
      "environment": {"id", "distsuite_commit", "torch", "python", "numpy", "scipy", "platform", "cpu",
                      "threads", "gpu", "cuda", "date"},
      "records": [{"case_id", "group", "family", "method", "phase", "device", "dtype", "size", "dim",
-                  "validate", "compiled", "median_s", "iqr_s", "rounds", "samples_s", "peak_bytes",
-                  "status", "error", "verdict"}, ...]}
+                  "validate", "compiled", "median_s", "iqr_s", "rounds", "samples_s", "passes",
+                  "peak_bytes", "status", "error", "verdict"}, ...]}
+
+``passes`` (optional on reading; files written before it existed lack it) is the number of timing
+passes whose samples ``samples_s`` holds, in order and in equal parts.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class Record:
     iqr_s: float | None = None
     rounds: int | None = None
     samples_s: list[float] = field(default_factory=list)
+    passes: int | None = None
     peak_bytes: int | None = None
     status: str = "ok"
     error: str | None = None
@@ -101,24 +105,28 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "case_id": (str,), "group": (str,), "family": _OPTIONAL_STR, "method": (str,), "phase": _OPTIONAL_STR,
     "device": (str,), "dtype": (str,), "size": (int,), "dim": _OPTIONAL_INT, "validate": _OPTIONAL_BOOL,
     "compiled": _OPTIONAL_BOOL, "median_s": _OPTIONAL_NUM, "iqr_s": _OPTIONAL_NUM, "rounds": _OPTIONAL_INT,
-    "samples_s": (list,), "peak_bytes": _OPTIONAL_INT, "status": (str,), "error": _OPTIONAL_STR,
-    "verdict": _OPTIONAL_STR,
+    "samples_s": (list,), "passes": _OPTIONAL_INT, "peak_bytes": _OPTIONAL_INT, "status": (str,),
+    "error": _OPTIONAL_STR, "verdict": _OPTIONAL_STR,
 }
+_OPTIONAL_RECORD_FIELDS = ("passes",)
 _RECORD_CHOICES: dict[str, tuple] = {
     "group": GROUPS, "phase": PHASES, "device": DEVICES, "dtype": DTYPES, "status": STATUSES,
 }
 
 
-def _check_fields(obj: Any, types: Mapping[str, tuple[type, ...]], where: str) -> None:
+def _check_fields(obj: Any, types: Mapping[str, tuple[type, ...]], where: str,
+                  optional: tuple[str, ...] = ()) -> None:
     if not isinstance(obj, dict):
         raise SchemaError(f"{where}: expected an object, got {type(obj).__name__}")
-    missing = sorted(set(types) - set(obj))
+    missing = sorted(set(types) - set(obj) - set(optional))
     if missing:
         raise SchemaError(f"{where}: missing field(s) {', '.join(missing)}")
     extra = sorted(set(obj) - set(types))
     if extra:
         raise SchemaError(f"{where}: unknown field(s) {', '.join(extra)}")
     for name, allowed in types.items():
+        if name not in obj:
+            continue
         value = obj[name]
         is_bool = isinstance(value, bool)
         if not isinstance(value, allowed) or (is_bool and bool not in allowed):
@@ -137,12 +145,15 @@ def validate(document: Any) -> None:
     _check_fields(document["environment"], _ENVIRONMENT_TYPES, "environment")
     for i, record in enumerate(document["records"]):
         where = f"records[{i}]"
-        _check_fields(record, _RECORD_TYPES, where)
+        _check_fields(record, _RECORD_TYPES, where, _OPTIONAL_RECORD_FIELDS)
         for name, choices in _RECORD_CHOICES.items():
             if record[name] not in choices:
                 raise SchemaError(f"{where}.{name}: {record[name]!r} is not one of {choices}")
         if not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in record["samples_s"]):
             raise SchemaError(f"{where}.samples_s: expected a list of numbers")
+        passes = record.get("passes")
+        if passes is not None and (passes < 1 or len(record["samples_s"]) % passes):
+            raise SchemaError(f"{where}.passes: {passes} does not divide its {len(record['samples_s'])} samples")
         if record["status"] == "ok" and record["median_s"] is None and record["peak_bytes"] is None:
             raise SchemaError(f"{where}: status ok but neither median_s nor peak_bytes is set")
 

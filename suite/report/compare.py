@@ -10,6 +10,13 @@ Machines drift: on a shared host every case of a second run can be several perce
 measured first and every case is tested relative to it, so a case is flagged only when it moved
 differently from the rest. The factor itself is reported, and a factor beyond the threshold fails the
 comparison as a global regression (it may be the host, or a change that slows everything).
+
+Samples taken within one pass are not independent draws: a burst of load on a shared host moves a
+whole pass. Where both records hold several timing passes (``passes``), a change beyond the
+threshold is flagged only when it holds in every pass: each pass median of the new run is beyond the
+threshold from the base run's median, and each pass median of the base run from the new run's
+(relative to the host factor). Otherwise it is reported as "significant, not in every pass" and does
+not fail the comparison.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ MIN_CASES_FOR_HOST_FACTOR = 20
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
 SMALL = "significant, below threshold"
+UNSTEADY = "significant, not in every pass"
 SAME = ""
 FEW = "too few samples"
 BROKEN = "broken"
@@ -43,7 +51,8 @@ MISSING_NEW = "not in new run"
 ADDED = "only in new run"
 UNTIMED = "no samples"
 FAILING_FLAGS = frozenset({REGRESSION, BROKEN, WRONG})
-_ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, SMALL, MISSING_NEW, ADDED, FEW, UNTIMED, SAME)
+_ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, UNSTEADY, SMALL, MISSING_NEW, ADDED, FEW, UNTIMED,
+          SAME)
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,28 @@ def _median(record: Record) -> float | None:
     if record.median_s is not None:
         return record.median_s
     return float(np.median(record.samples_s)) if record.samples_s else None
+
+
+def pass_medians(record: Record) -> list[float] | None:
+    """The median of each timing pass's samples, or None for a record of a single pass."""
+    passes = record.passes or 1
+    if passes < 2 or len(record.samples_s) % passes:
+        return None
+    return [float(np.median(chunk)) for chunk in np.split(np.asarray(record.samples_s, dtype=float), passes)]
+
+
+def holds_in_every_pass(base: Record, new: Record, host: float, threshold: float, slower: bool) -> bool:
+    """Whether the change (new divided by the host factor, slower or faster) exceeds the threshold in every
+    pass of each run against the other run's median; True when either record has a single pass."""
+    base_medians, new_medians = pass_medians(base), pass_medians(new)
+    if base_medians is None or new_medians is None:
+        return True
+    new_medians = [m / host for m in new_medians]
+    base_centre, new_centre = float(np.median(base.samples_s)), float(np.median(new.samples_s)) / host
+    if not slower:
+        base_medians, new_medians, base_centre, new_centre = new_medians, base_medians, new_centre, base_centre
+    return (min(new_medians) >= (1 + threshold) * base_centre
+            and max(base_medians) * (1 + threshold) <= new_centre)
 
 
 def _pair_flag(base: Record, new: Record, alpha: float) -> str | None:
@@ -155,6 +186,9 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
         if q < alpha and relative is not None:
             flag = (REGRESSION if relative >= 1 + threshold else
                     IMPROVEMENT if relative <= 1 / (1 + threshold) else SMALL)
+            if flag in (REGRESSION, IMPROVEMENT) and not holds_in_every_pass(b, n, host, threshold,
+                                                                               flag == REGRESSION):
+                flag = UNSTEADY
         decided.append(Change(key, b, n, flag, ratio, p, float(q)))
     decided.sort(key=lambda c: (_ORDER.index(c.flag), sort_key(c.record)))
     return Comparison(base.environment, new.environment, alpha, threshold, decided, host)
@@ -192,6 +226,7 @@ def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
         f"(Benjamini-Hochberg adjusted p < {c.alpha:g}). A regression is significant and at least "
         f"{100 * c.threshold:g}% slower than the host factor. {c.count(REGRESSION)} regressions, "
         f"{c.count(IMPROVEMENT)} improvements, "
+        f"{c.count(UNSTEADY)} beyond it but not in every timing pass, "
         f"{c.count(SMALL)} significant changes below the threshold, {c.count(BROKEN)} broken, "
         f"{c.count(WRONG)} now wrong.")
     rows = []
