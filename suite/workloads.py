@@ -36,7 +36,7 @@ def batched_params(family: Family, rng: np.random.Generator, size: int) -> Param
     if size <= GENERATED_AT_MOST:
         return block
     index = np.arange(size) % GENERATED_AT_MOST
-    return {k: v if isinstance(v, int) else np.asarray(v)[index] for k, v in block.items()}
+    return {k: v if isinstance(v, int) or np.ndim(v) == 0 else np.asarray(v)[index] for k, v in block.items()}
 
 
 @dataclass(frozen=True)
