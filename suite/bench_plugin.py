@@ -1,8 +1,9 @@
 """pytest plugin for `pytest --benchmark`: timed benchmark cases, a separate memory pass, results.json.
 
 Without ``--benchmark`` every case marked ``benchmark`` runs its body once, untimed, as a smoke
-test (pytest-benchmark is disabled). With it, only those cases run, in one process (xdist is
-refused: parallel workers share the cores being measured), torch's intra-op thread count is pinned
+test (pytest-benchmark is disabled). With it, only those cases run, one process at a time (xdist
+is refused: parallel workers share the cores being measured; the child processes below run one
+after another), torch's intra-op thread count is pinned
 (``--bench-threads``, default 1), and each measurement becomes a record of
 ``<bench-dir>/<environment id>/results.json``, rewritten atomically as the run goes and at its end,
 after which ``suite.report.render`` writes the report beside it when that module is present.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -341,8 +341,8 @@ class Recorder:
 
     def finish(self) -> None:
         if self.pass_number > 1:
-            _write_json_atomic(self.path.parent.parent / SAMPLES_FILENAME,
-                               {"samples": self.repeated, "problems": self.problems})
+            R.write_text_atomic(self.path.parent.parent / SAMPLES_FILENAME,
+                                json.dumps({"samples": self.repeated, "problems": self.problems}))
             return
         try:
             self.flush()
@@ -616,10 +616,3 @@ def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
     with measure.pinned_threads(config.getoption("--bench-threads")):
         yield Bench(request.node.nodeid, benchmark, recorder, Child.of(request.node) if isolated and not in_child
                     else None, watched=isolated and in_child)
-
-
-def _write_json_atomic(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value), encoding="utf-8")
-    os.replace(tmp, path)

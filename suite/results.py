@@ -185,10 +185,18 @@ def write_atomic(path: str | os.PathLike, results: Results) -> Path:
                               f"not {results.environment.id!r}; refusing to overwrite it")
     document = results.to_dict()
     validate(document)
+    return write_text_atomic(path, dumps(document))
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write `text` to `path` through a temporary file in the same folder, synced, then os.replace:
+    a reader sees the previous file or the complete new one, never a partial write."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dumps(document))
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -122,7 +122,7 @@ def holds_in_every_pass(base: Record, new: Record, host: float, threshold: float
     if base_medians is None or new_medians is None:
         return True
     new_medians = [m / host for m in new_medians]
-    base_centre, new_centre = float(np.median(base.samples_s)), float(np.median(new.samples_s)) / host
+    base_centre, new_centre = _median(base), _median(new) / host
     if not slower:
         base_medians, new_medians, base_centre, new_centre = new_medians, base_medians, new_centre, base_centre
     return (min(new_medians) >= (1 + threshold) * base_centre
