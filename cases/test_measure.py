@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch._dynamo  # noqa: F401  (once, before pytester runs, which would import it twice)
 
-from suite import environment, measure, workloads
+from suite import allocator, environment, measure, workloads
 from suite import jacobian as J
 from suite import results as R
 
@@ -275,6 +275,9 @@ def test_environment_id_is_stable_and_distinguishes_settings():
     assert environment.capture(threads=4).id != first.id
     assert environment.environment_id("AMD EPYC", 1, None) != environment.environment_id("AMD EPYC", 1, "NVIDIA H100")
     assert "/" not in environment.environment_id("Intel(R) Xeon(R) CPU @ 2.20GHz", 1, "A/B")
+    steady = environment.environment_id("AMD EPYC", 1, None, allocator="steady (glibc malloc, ...)")
+    assert steady == environment.environment_id("AMD EPYC", 1, None)
+    assert environment.environment_id("AMD EPYC", 1, None, allocator="system (defaults)") == steady + "_system-malloc"
 
 
 # ------------------------------------------------------------------ pytest --benchmark end to end
@@ -347,6 +350,7 @@ def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project, monkeypat
     assert "compile failed" in records[("test_error_as_data", None)].error
     assert records[("test_runs_after_the_failures", None)].status == "ok"
     assert R.load(path).environment.threads == 1
+    assert R.load(path).environment.allocator.startswith("steady" if allocator._glibc() is not None else "system")
     result.stdout.fnmatch_lines(["*8 records (1 error, 6 ok, 1 oom)*", "*out of memory at size*"])
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 import torch
 
-from suite import environment, isolation, measure
+from suite import allocator, environment, isolation, measure
 from suite import results as R
 from suite.families import dtype_name
 
@@ -86,6 +86,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-memory-limit", type=float, default=None, metavar="GiB",
                     help="resident memory an isolated case's child process may use before it is stopped and "
                          "recorded as oom (default: 3/4 of the memory available when it starts)")
+    group.addoption("--bench-allocator", choices=allocator.CHOICES, default=allocator.STEADY,
+                    help="C allocator during --benchmark: steady (fixed glibc thresholds: large blocks reused, "
+                         "not page-faulted anew on every call) or system (its defaults); recorded (default: steady)")
     group.addoption("--bench-child", action="store_true", default=False, help=argparse.SUPPRESS)
     group.addoption("--bench-repeat", default=None, help=argparse.SUPPRESS)
     group.addoption("--bench-dir", default=DEFAULT_DIR,
@@ -140,10 +143,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--bench-passes") < 1:
         raise pytest.UsageError(f"--bench-passes must be at least 1; got {config.getoption('--bench-passes')}")
     torch.set_num_threads(threads)
+    allocator_setting = allocator.configure(config.getoption("--bench-allocator"))
     for name, (flag, value) in BENCHMARK_DEFAULTS.items():
         if not _given(config, flag):
             setattr(config.option, name, value)
-    recorder = Recorder(environment.capture(torch.get_num_threads()), config.rootpath / config.getoption("--bench-dir"),
+    recorder = Recorder(environment.capture(torch.get_num_threads(), allocator=allocator_setting),
+                        config.rootpath / config.getoption("--bench-dir"),
                         render_report=not config.getoption("--bench-child"))
     plan = config.getoption("--bench-repeat")
     if plan is not None:
@@ -240,7 +245,8 @@ def _repeat_pass(config: pytest.Config, recorder: Recorder, number: int, files: 
 def _child_options(config: pytest.Config, device: str | None, dtype: str | None) -> list[str]:
     """pytest options for a child process that times cases as this run does."""
     options = ["-p", __name__, "--benchmark", "--bench-child", "--bench-passes", "1", "-m", "slow or not slow",
-               "-p", "no:cacheprovider", "-q", "--bench-threads", str(config.getoption("--bench-threads"))]
+               "-p", "no:cacheprovider", "-q", "--bench-threads", str(config.getoption("--bench-threads")),
+               "--bench-allocator", config.getoption("--bench-allocator")]
     for flag, value in (("--seed", config.getoption("--seed", None)), ("--device", device), ("--dtype", dtype)):
         if value is not None and _has_option(config, flag):
             options += [flag, str(value)]

@@ -50,24 +50,29 @@ def _slug(text: str) -> str:
 
 
 def environment_id(cpu: str, threads: int, gpu: str | None, torch_version: str = torch.__version__,
-                   system: str | None = None, machine: str | None = None) -> str:
-    """A folder-safe id: operating system, architecture, CPU, thread count, torch version and GPU.
+                   system: str | None = None, machine: str | None = None, allocator: str | None = None) -> str:
+    """A folder-safe id: operating system, architecture, CPU, thread count, torch version and GPU,
+    and `system-malloc` where the timings ran without the steady allocator setting.
 
     The same machine and software give the same id on every run; anything that changes the numbers
-    (another CPU, GPU, torch or thread count) gives another.
+    (another CPU, GPU, torch, thread count or allocator setting) gives another.
     """
     parts = [system or platform.system(), machine or platform.machine(), cpu, f"{threads}t",
              f"torch{torch_version}", gpu or "nogpu"]
+    if allocator is not None and allocator.startswith("system"):
+        parts.append("system-malloc")
     return "_".join(_slug(p) for p in parts)
 
 
-def capture(threads: int | None = None, date: datetime.datetime | None = None) -> Environment:
-    """The environment of this process; `threads` defaults to torch's current intra-op thread count."""
+def capture(threads: int | None = None, date: datetime.datetime | None = None,
+            allocator: str | None = None) -> Environment:
+    """The environment of this process; `threads` defaults to torch's current intra-op thread count,
+    `allocator` is the C allocator setting timings ran under (see suite.allocator)."""
     threads = torch.get_num_threads() if threads is None else threads
     cpu, gpu = cpu_model(), gpu_name()
     when = (date or datetime.datetime.now(datetime.timezone.utc)).isoformat(timespec="seconds")
     return Environment(
-        id=environment_id(cpu, threads, gpu),
+        id=environment_id(cpu, threads, gpu, allocator=allocator),
         distsuite_commit=git_commit(),
         torch=torch.__version__,
         python=platform.python_version(),
@@ -79,4 +84,5 @@ def capture(threads: int | None = None, date: datetime.datetime | None = None) -
         gpu=gpu,
         cuda=cuda_version(),
         date=when,
+        allocator=allocator,
     )

@@ -4,13 +4,14 @@ One file per environment, at ``reports/<environment id>/results.json``::
 
     {"schema_version": 1,
      "environment": {"id", "distsuite_commit", "torch", "python", "numpy", "scipy", "platform", "cpu",
-                     "threads", "gpu", "cuda", "date"},
+                     "threads", "gpu", "cuda", "date", "allocator"},
      "records": [{"case_id", "group", "family", "method", "phase", "device", "dtype", "size", "dim",
                   "validate", "compiled", "median_s", "iqr_s", "rounds", "samples_s", "passes",
                   "peak_bytes", "status", "error", "verdict"}, ...]}
 
 ``passes`` (optional on reading; files written before it existed lack it) is the number of timing
-passes whose samples ``samples_s`` holds, in order and in equal parts.
+passes whose samples ``samples_s`` holds, in order and in equal parts. ``allocator`` (optional on
+reading likewise) is the C allocator setting the timings ran under (suite.allocator).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Environment:
     gpu: str | None
     cuda: str | None
     date: str
+    allocator: str | None = None
 
 
 @dataclass
@@ -99,8 +101,9 @@ _OPTIONAL_BOOL = (bool, type(None))
 _ENVIRONMENT_TYPES: dict[str, tuple[type, ...]] = {
     "id": (str,), "distsuite_commit": _OPTIONAL_STR, "torch": (str,), "python": (str,), "numpy": (str,),
     "scipy": (str,), "platform": (str,), "cpu": (str,), "threads": (int,), "gpu": _OPTIONAL_STR,
-    "cuda": _OPTIONAL_STR, "date": (str,),
+    "cuda": _OPTIONAL_STR, "date": (str,), "allocator": _OPTIONAL_STR,
 }
+_OPTIONAL_ENVIRONMENT_FIELDS = ("allocator",)
 _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "case_id": (str,), "group": (str,), "family": _OPTIONAL_STR, "method": (str,), "phase": _OPTIONAL_STR,
     "device": (str,), "dtype": (str,), "size": (int,), "dim": _OPTIONAL_INT, "validate": _OPTIONAL_BOOL,
@@ -142,7 +145,7 @@ def validate(document: Any) -> None:
     if version != SCHEMA_VERSION:
         raise SchemaError(f"schema_version: this reader knows {SCHEMA_VERSION}, the file says {version!r}")
     _check_fields(document, {"schema_version": (int,), "environment": (dict,), "records": (list,)}, "top level")
-    _check_fields(document["environment"], _ENVIRONMENT_TYPES, "environment")
+    _check_fields(document["environment"], _ENVIRONMENT_TYPES, "environment", _OPTIONAL_ENVIRONMENT_FIELDS)
     for i, record in enumerate(document["records"]):
         where = f"records[{i}]"
         _check_fields(record, _RECORD_TYPES, where, _OPTIONAL_RECORD_FIELDS)
