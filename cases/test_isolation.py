@@ -102,23 +102,23 @@ def test_isolated_cases_are_measured_in_children_and_their_failures_recorded(iso
 
 def test_an_isolated_case_is_not_run_when_a_smaller_size_shows_it_cannot_finish(tmp_path):
     from suite import environment, measure
-    from suite.bench_plugin import Bench, Child, Recorder
+    from suite.children import foregone
+    from suite.recorder import Recorder
 
     recorder = Recorder(environment.capture(1), tmp_path, render_report=False)
-    bench = Bench("case[N10000]", None, recorder, Child("case", [], tmp_path, timeout_s=100))
     config = dict(group="jacobian", family="MultivariateNormal", method="loop", device="cpu", dtype="float64",
                   dim=128)
     at = {n: dict(config, case_id=f"case[N{n}]", size=n) for n in (100, 1000, 10000)}
-    assert bench._foregone(at[10000]) is None
+    assert foregone(recorder, at[10000], 100) is None
     recorder.add([R.Record(**at[100], median_s=0.4, rounds=3)])
-    assert bench._foregone(at[1000]) is None  # 4 s per call predicted
-    foregone = bench._foregone(at[10000])  # 40 s per call: two calls fit in 100 s
-    assert foregone is None
+    assert foregone(recorder, at[1000], 100) is None  # 4 s per call predicted
+    outcome = foregone(recorder, at[10000], 100)  # 40 s per call: two calls fit in 100 s
+    assert outcome is None
     recorder.add([R.Record(**at[1000], median_s=6.0, rounds=3)])
-    foregone = bench._foregone(at[10000])  # 60 s per call: two do not
-    assert foregone.status == measure.TIMEOUT and "size 1000 took 6.00 s" in foregone.error
-    assert bench._foregone(dict(at[10000], method="jacrev")) is None  # another configuration
+    outcome = foregone(recorder, at[10000], 100)  # 60 s per call: two do not
+    assert outcome.status == measure.TIMEOUT and "size 1000 took 6.00 s" in outcome.error
+    assert foregone(recorder, dict(at[10000], method="jacrev"), 100) is None  # another configuration
     recorder.add([R.Record(**at[1000], status=measure.OOM, error="resident memory passed 12 GiB")])
-    foregone = bench._foregone(at[10000])
-    assert foregone.status == measure.OOM
-    assert "size 1000 of the same configuration already ended in oom" in foregone.error
+    outcome = foregone(recorder, at[10000], 100)
+    assert outcome.status == measure.OOM
+    assert "size 1000 of the same configuration already ended in oom" in outcome.error

@@ -209,6 +209,27 @@ def test_compare_does_not_flag_identical_distributions(tmp_path, capsys):
             "the threshold") in capsys.readouterr().out
 
 
+def test_compare_counts_whole_measurements_above_1ms_that_agree_within_10_percent(tmp_path, capsys):
+    rng = np.random.default_rng(derive_seed("report", "agreement"))
+    fields = dict(group="jacobian", family="Normal", method="loop", device="cpu", dtype="float64", dim=2)
+
+    def run(slow: float) -> list[Record]:
+        return [timed(rng, 2e-3, case_id="steady[2ms]", size=1, **fields),
+                timed(rng, 2e-3 * slow, case_id="apart[2ms]", size=2, **fields),
+                timed(rng, 5e-4 * slow, case_id="fast[0.5ms]", size=3, **fields),
+                timed(rng, 2e-3, case_id="step[2ms]", size=4, phase="total", **fields),
+                timed(rng, 2e-3 * slow, case_id="step[2ms]", size=4, phase="construct", **fields)]
+
+    base = write_results(tmp_path / "base.json", "env", 0, run(1.0))
+    new = write_results(tmp_path / "new.json", "env", 0, run(1.25))
+    measured, apart = compare(read_results(base), read_results(new), normalise=False).agreement()
+    # Counted: the whole measurements above 1 ms (not the 0.5 ms case, not the construct stage).
+    assert measured == 3 and [c.record.case_id for c in apart] == ["apart[2ms]"]
+    compare_main([str(base), str(new)])
+    assert "Agreement: 2 of the 3 whole measurements with a median above 1 ms are within 10% of base" in (
+        capsys.readouterr().out)
+
+
 def _three_passes(rng: np.random.Generator, centres: tuple[float, float, float], **fields) -> Record:
     samples = np.concatenate([c * rng.lognormal(0.0, SPREAD, SAMPLES) for c in centres])
     return Record(median_s=float(np.median(samples)), rounds=samples.size, samples_s=samples.tolist(), passes=3,

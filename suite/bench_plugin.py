@@ -6,19 +6,20 @@ is refused: parallel workers share the cores being measured; the child processes
 after another), torch's intra-op thread count is pinned
 (``--bench-threads``, default 1), and each measurement becomes a record of
 ``<bench-dir>/<environment id>/results.json``, rewritten atomically as the run goes and at its end,
-after which ``suite.report.render`` writes the report beside it when that module is present.
+after which ``suite.report.render`` writes the report beside it when that module is present
+(suite.recorder). The C allocator is set for steady timings (``--bench-allocator``, suite.allocator).
 
 Every case is timed in ``--bench-passes`` passes over the whole run (default 3): the first by
 pytest-benchmark in this process, which picks the rounds and iterations; each later pass in a fresh
 child process, which repeats those rounds (and the stage breakdown) and whose samples are added to
 the case's record. A case's median then pools moments minutes apart and processes with their own
 memory layout, rather than one fraction of a second in one process, which a burst of load on a
-shared host or the placement of one process's buffers can skew by 10-20%.
+shared host or the placement of one process's buffers can skew by 10-20% (suite.children).
 
 A CPU case marked ``isolated`` (the Jacobians whose memory grows with N^2 or N*d) runs in a child
 pytest process under a resident-memory limit (three quarters of the memory available when it
 starts) and a time limit (``--bench-case-timeout``): passing either is recorded as ``oom`` or
-``timeout`` and the run goes on (see suite.isolation).
+``timeout`` and the run goes on (suite.children, suite.isolation).
 
 Cases use the ``bench`` fixture (:class:`Bench`).
 """
@@ -26,9 +27,6 @@ Cases use the ``bench`` fixture (:class:`Bench`).
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,17 +34,17 @@ from typing import Any
 import pytest
 import torch
 
-from suite import allocator, environment, isolation, measure
+from suite import allocator, environment, measure
 from suite import results as R
+from suite.children import Child, foregone, repeat_pass
 from suite.families import dtype_name
+from suite.recorder import Recorder
 
 RECORDER = pytest.StashKey["Recorder"]()
 # One intra-op thread: comparable across machines, and free of the stalls a parallel region suffers
 # when another process takes one of its cores.
 DEFAULT_THREADS = 1
 DEFAULT_DIR = "reports"
-FLUSH_INTERVAL_S = 15.0
-SAMPLES_FILENAME = "repeated-samples.json"
 DEFAULT_PASSES = 3
 # A call slower than this is timed in LONG_CALL_ROUNDS rounds instead of pytest-benchmark's calibration.
 LONG_CALL_S = 1.0
@@ -54,7 +52,6 @@ LONG_CALL_ROUNDS = 3
 # A call slower than this is timed in one round.
 VERY_LONG_CALL_S = 20.0
 DEFAULT_CASE_TIMEOUT_S = 300.0
-ISOLATED_MEMORY_FRACTION = 0.75
 MAX_PHASE_ROUNDS = 50
 # Without --benchmark a case body runs once at sizes up to this; larger sizes change only its timing.
 SMOKE_MAX_SIZE = 100
@@ -213,33 +210,9 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
         if reporter is not None:
             reporter.write_line(f"distsuite: timing pass {number} of {passes} in a fresh process over "
                                 f"{len(recorder.repeatable)} cases")
-        _repeat_pass(session.config, recorder, number, files)
-
-
-def _repeat_pass(config: pytest.Config, recorder: Recorder, number: int, files: Sequence[str]) -> None:
-    """One later timing pass in a child pytest process; what it could not do is named in the summary."""
-    workdir = isolation.child_workdir()
-    try:
-        plan = workdir / "plan.json"
-        plan.write_text(json.dumps({"pass": number, "cases": recorder.repeatable}), encoding="utf-8")
-        options = [*_child_options(config, config.getoption("--device", None), config.getoption("--dtype", None)),
-                   "--bench-repeat", str(plan), "--bench-dir", str(workdir)]
-        run = isolation.run_watched(isolation.pytest_argv(files, options), rss_limit_bytes=None,
-                                    timeout_s=float("inf"), cwd=config.rootpath)
-        samples = workdir / SAMPLES_FILENAME
-        if not samples.exists():
-            recorder.problems.append(f"pass {number}: its process exited with {run.returncode} and timed nothing: "
-                                     f"{_last_line(run.output)}")
-            return
-        repeated = json.loads(samples.read_text(encoding="utf-8"))
-        for case_id, phase, values in repeated["samples"]:
-            recorder.pool(case_id, phase, values)
-        recorder.problems.extend(repeated["problems"])
-        if run.returncode not in (0, 5):  # 5: no case was collected
-            recorder.problems.append(f"pass {number}: its process exited with {run.returncode}: "
-                                     f"{_last_line(run.output)}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        options = _child_options(session.config, session.config.getoption("--device", None),
+                                 session.config.getoption("--dtype", None))
+        repeat_pass(recorder, number, files, options, session.config.rootpath)
 
 
 def _child_options(config: pytest.Config, device: str | None, dtype: str | None) -> list[str]:
@@ -265,11 +238,6 @@ def _has_option(config: pytest.Config, flag: str) -> bool:
     return True
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "(no message)"
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is not None:
@@ -285,123 +253,12 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.write_line(line)
 
 
-class Recorder:
-    """The run's records, written to <root>/<environment id>/results.json atomically and incrementally."""
-
-    def __init__(self, environment: R.Environment, root: Path, flush_interval_s: float = FLUSH_INTERVAL_S,
-                 render_report: bool = True):
-        self.environment = environment
-        self.path = R.results_path(root, environment.id)
-        self.records: list[R.Record] = []
-        self.flush_interval_s = flush_interval_s
-        self._written_at = time.monotonic()
-        self.report: Path | None = None
-        self.problems: list[str] = []
-        self.pass_number = 1
-        self.render_report = render_report
-        # case id -> (rounds, iterations) that pytest-benchmark chose in the first pass
-        self.repeatable: dict[str, tuple[int, int]] = {}
-        # In a later pass's process: (case id, phase, samples) for the first pass's process to pool.
-        self.repeated: list[tuple[str, str | None, list[float]]] = []
-
-    def start_repeat(self, plan: Path) -> None:
-        """Make this run a later timing pass over the cases in `plan` (written by the first pass)."""
-        content = json.loads(plan.read_text("utf-8"))
-        self.pass_number = int(content["pass"])
-        self.repeatable = {case: (int(r), int(i)) for case, (r, i) in content["cases"].items()}
-
-    def add(self, records: Sequence[R.Record]) -> None:
-        self.records.extend(records)
-        if time.monotonic() - self._written_at >= self.flush_interval_s:
-            self.flush()
-
-    def smaller(self, fields: dict) -> R.Record | None:
-        """The record of the same configuration (all fields but case id and size) at the largest smaller
-        size measured so far in this run, if any."""
-        keys = ("group", "family", "method", "device", "dtype", "dim", "validate", "compiled")
-        same = [r for r in R.merge_records(self.records) if r.phase in (None, "total") and r.size < fields["size"]
-                and all(getattr(r, k) == fields.get(k) for k in keys)]
-        return max(same, key=lambda r: r.size, default=None)
-
-    def repeated_samples(self, case_id: str, phase: str | None, samples_s: Sequence[float]) -> None:
-        self.repeated.append((case_id, phase, R.rounded(samples_s)))
-
-    def pool(self, case_id: str, phase: str | None, samples_s: Sequence[float]) -> None:
-        """Add a later pass's samples to the case's record and recompute its median, IQR and rounds."""
-        for record in reversed(self.records):
-            if (record.case_id, record.phase) == (case_id, phase):
-                record.samples_s = record.samples_s + R.rounded(samples_s)
-                timing = measure.summarize(record.samples_s)
-                record.median_s, record.iqr_s, record.rounds = timing.median_s, timing.iqr_s, timing.rounds
-                record.passes = (record.passes or 1) + 1
-                break
-        else:
-            raise KeyError(f"no record of {case_id} ({phase}) to add samples to")
-        if time.monotonic() - self._written_at >= self.flush_interval_s:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.records:
-            R.write_atomic(self.path, R.Results(self.environment, R.merge_records(self.records)))
-        self._written_at = time.monotonic()
-
-    def finish(self) -> None:
-        if self.pass_number > 1:
-            R.write_text_atomic(self.path.parent.parent / SAMPLES_FILENAME,
-                                json.dumps({"samples": self.repeated, "problems": self.problems}))
-            return
-        try:
-            self.flush()
-        except (OSError, R.SchemaError) as exc:
-            self.problems.append(f"results not written: {measure.describe(exc)}")
-            return
-        if not self.records or not self.render_report:
-            return
-        try:
-            from suite.report import render
-        except ImportError:
-            return
-        try:
-            self.report = render([self.path], self.path.parent)
-        except Exception as exc:  # noqa: BLE001 - the measurements are saved; a report failure is reported
-            self.problems.append(f"report not rendered: {measure.describe(exc)}")
-
-    def summary(self) -> list[str]:
-        counts: dict[str, int] = {}
-        for record in R.merge_records(self.records):
-            counts[record.status] = counts.get(record.status, 0) + 1
-        lines = [f"environment {self.environment.id}, torch threads: {self.environment.threads}"]
-        if self.records:
-            tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-            lines.append(f"{sum(counts.values())} records ({tally}) in {self.path}")
-        else:
-            lines.append("no benchmark case ran; nothing written")
-        if self.report is not None:
-            lines.append(f"report: {self.report}")
-        return lines + self.problems
-
-
-class Child:
-    """How to run one case in a watched child process: its node id, pytest options, folder, time limit."""
-
-    def __init__(self, nodeid: str, options: Sequence[str], rootpath: Path, timeout_s: float,
-                 memory_limit_bytes: int | None = None):
-        self.nodeid, self.options, self.rootpath, self.timeout_s = nodeid, list(options), rootpath, timeout_s
-        self.memory_limit_bytes = memory_limit_bytes
-
-    def memory_limit(self) -> tuple[int, str]:
-        """The child's resident-memory limit and how it was set."""
-        if self.memory_limit_bytes is not None:
-            return self.memory_limit_bytes, "--bench-memory-limit"
-        return measure.memory_budget("cpu", ISOLATED_MEMORY_FRACTION), "3/4 of the memory available"
-
-    @classmethod
-    def of(cls, item: pytest.Item) -> Child:
-        config = item.config
-        options = _child_options(config, "cpu", None)
-        limit = config.getoption("--bench-memory-limit")
-        return cls(item.nodeid, options, config.rootpath, config.getoption("--bench-case-timeout"),
-                   None if limit is None else int(limit * 2**30))
+def _child_for(item: pytest.Item) -> Child:
+    """How to run an isolated case in its own process, with this run's options."""
+    config = item.config
+    limit = config.getoption("--bench-memory-limit")
+    return Child(item.nodeid, _child_options(config, "cpu", None), config.rootpath,
+                 config.getoption("--bench-case-timeout"), None if limit is None else int(limit * 2**30))
 
 
 class Bench:
@@ -527,65 +384,19 @@ class Bench:
         """Measure this case in a watched child and take its records; a child stopped for memory or
         time becomes an `oom` or `timeout` record, one that crashed an `error` record."""
         self.benchmark._mode = "distsuite child process"  # the child times it; no unused-fixture warning
-        foregone = self._foregone(base)
-        if foregone is not None:
-            self._fail(foregone, base, phase, errors_are_data=True)
-        limit, limit_source = self.child.memory_limit()
-        workdir = isolation.child_workdir()
-        try:
-            run = isolation.run_watched(
-                isolation.pytest_argv(self.child.nodeid, [*self.child.options, "--bench-dir", str(workdir)]),
-                rss_limit_bytes=limit, timeout_s=self.child.timeout_s, cwd=self.child.rootpath)
-            records = []
-            for path in workdir.glob(f"*/{R.FILENAME}"):
-                try:
-                    records.extend(R.load(path).records)
-                except (OSError, ValueError) as exc:
-                    self.recorder.problems.append(f"{self.case_id}: its child's results unreadable: {exc}")
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        if run.outcome == isolation.OVER_MEMORY:
-            outcome = measure.Outcome(measure.OOM, error=f"resident memory passed {limit / 2**30:.1f} GiB "
-                                      f"({limit_source}) after {run.seconds:.0f} s; stopped")
-        elif run.outcome == isolation.TIMED_OUT:
-            outcome = measure.Outcome(measure.TIMEOUT, error=f"still running after {self.child.timeout_s:g} s "
-                                      "(--bench-case-timeout); stopped")
-        elif records:
-            if run.peak_rss_bytes is not None:
-                for record in records:
-                    if record.status == measure.OK and record.peak_bytes is None and record.phase in (None, "total"):
-                        note = f"peak resident memory of its process {run.peak_rss_bytes / 2**30:.2f} GiB"
-                        record.error = f"{record.error}; {note}" if record.error else note
-            self.recorder.add(records)
-            failed = [r for r in records if r.status != measure.OK]
-            if failed:
-                pytest.skip(f"{failed[0].status}: {failed[0].error}")
-            if run.returncode != 0:
-                pytest.fail(f"the case failed in its child process:\n{run.output}")
-            return
-        else:
-            outcome = measure.Outcome(measure.ERROR, error=f"child process exited with {run.returncode} and "
-                                      f"recorded nothing: {_last_line(run.output)}",
-                                      exception=RuntimeError(run.output))
-        self._fail(outcome, base, phase, errors_are_data=errors_are_data or outcome.status != measure.ERROR)
-
-    def _foregone(self, base: dict) -> measure.Outcome | None:
-        """The outcome of an isolated case that need not run: a smaller size of the same configuration
-        already ran out of memory or time, or its time per call, scaled linearly to this size (a lower
-        bound for every method here), leaves no room for a second call within the time limit."""
-        smaller = self.recorder.smaller(base)
-        if smaller is None:
-            return None
-        if smaller.status in (measure.OOM, measure.TIMEOUT):
-            return measure.Outcome(smaller.status, error=f"not run: size {smaller.size} of the same configuration "
-                                   f"already ended in {smaller.status}")
-        if smaller.status == measure.OK and smaller.median_s:
-            predicted_s = smaller.median_s * base["size"] / smaller.size
-            if 2 * predicted_s > self.child.timeout_s:
-                return measure.Outcome(measure.TIMEOUT, error=f"not run: {predicted_s:.0f} s or more per call "
-                                       f"(size {smaller.size} took {smaller.median_s:.2f} s), two calls exceed "
-                                       f"{self.child.timeout_s:g} s (--bench-case-timeout)")
-        return None
+        not_run = foregone(self.recorder, base, self.child.timeout_s)
+        if not_run is not None:
+            self._fail(not_run, base, phase, errors_are_data=True)
+        result = self.child.run(self.recorder.problems)
+        if result.outcome is not None:
+            self._fail(result.outcome, base, phase,
+                       errors_are_data=errors_are_data or result.outcome.status != measure.ERROR)
+        self.recorder.add(result.records)
+        failed = [r for r in result.records if r.status != measure.OK]
+        if failed:
+            pytest.skip(f"{failed[0].status}: {failed[0].error}")
+        if result.run.returncode != 0:
+            pytest.fail(f"the case failed in its child process:\n{result.run.output}")
 
     def _fail(self, outcome: measure.Outcome, base: dict, phase: str | None, errors_are_data: bool) -> None:
         if self.timed and self.recorder.pass_number > 1:
@@ -620,5 +431,5 @@ def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
                 and _device_of(request.node) == "cpu")
     in_child = config.getoption("--bench-child")
     with measure.pinned_threads(config.getoption("--bench-threads")):
-        yield Bench(request.node.nodeid, benchmark, recorder, Child.of(request.node) if isolated and not in_child
+        yield Bench(request.node.nodeid, benchmark, recorder, _child_for(request.node) if isolated and not in_child
                     else None, watched=isolated and in_child)

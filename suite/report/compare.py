@@ -36,6 +36,9 @@ from .model import RowKey, row_key, sort_key
 ALPHA = 0.01
 THRESHOLD = 0.10
 MIN_CASES_FOR_HOST_FACTOR = 20
+# The agreement line: whole measurements (not stages) with a median above this, within AGREEMENT of base.
+AGREEMENT_MIN_MEDIAN_S = 1e-3
+AGREEMENT = 0.10
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -94,6 +97,18 @@ class Comparison:
 
     def count(self, flag: str) -> int:
         return sum(c.flag == flag for c in self.changes)
+
+    def agreement(self, min_median_s: float = AGREEMENT_MIN_MEDIAN_S,
+                  within: float = AGREEMENT) -> tuple[int, list[Change]]:
+        """Of the whole measurements (phase `total` or none) timed in both runs with a median above
+        min_median_s in either, how many have raw medians within `within` of each other, and the rest,
+        furthest first."""
+        timed = [c for c in self.changes if c.base is not None and c.new is not None and c.ratio
+                 and c.record.phase in (None, "total") and c.base.status == c.new.status == "ok"
+                 and max(_median(c.base) or 0, _median(c.new) or 0) > min_median_s]
+        apart = sorted((c for c in timed if abs(math.log(c.ratio)) > math.log(1 + within)),
+                       key=lambda c: -abs(math.log(c.ratio)))
+        return len(timed), apart
 
 
 def smallest_p(n1: int, n2: int) -> float:
@@ -229,6 +244,12 @@ def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
         f"{c.count(UNSTEADY)} beyond it but not in every timing pass, "
         f"{c.count(SMALL)} significant changes below the threshold, {c.count(BROKEN)} broken, "
         f"{c.count(WRONG)} now wrong.")
+    measured, apart = c.agreement()
+    if measured:
+        furthest = ", ".join(f"{fmt_ratio(ch.ratio)} `{md_escape(ch.record.case_id)}`" for ch in apart[:5])
+        lines.append(f"Agreement: {measured - len(apart)} of the {measured} whole measurements with a median above "
+                     f"{fmt_time(AGREEMENT_MIN_MEDIAN_S)} are within {100 * AGREEMENT:g}% of base (raw medians)"
+                     + (f"; furthest apart: {furthest}" if apart else "") + ".")
     rows = []
     for ch in c.changes:
         if changed_only and ch.flag in (SAME, UNTIMED, FEW):
