@@ -3,8 +3,9 @@
 torch's CPU tensors come from the C library's malloc. glibc adapts where a large block comes from
 as a process runs (its mmap threshold moves with each freed block) and hands freed heap memory
 back to the system (the trim threshold), so the same call may reuse memory in one process and
-page-fault every fresh page in the next: on the MVN d=2, N=1000 jacrev case this made one call
-take 8.6 ms or 40 ms at random. The steady setting fixes both thresholds, so blocks up to 32 MiB
+page-fault every fresh page in the next: the float64 MVN d=2, N=1000 jacrev benchmark took 9.6 to
+19.3 ms per round (median 14.6 ms, IQR 3.3 ms) with the defaults and 9.3 to 16.0 ms (median 9.95 ms,
+IQR 1.7 ms) with this setting (README: "Timing"). The steady setting fixes both thresholds, so blocks up to 32 MiB
 are reused from the heap instead of being mapped and zeroed anew: the memory reuse that PyTorch's
 CPU performance guidance gets from jemalloc or tcmalloc, with the allocator every user already has.
 """

@@ -206,12 +206,12 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     passes = session.config.getoption("--bench-passes")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     files = sorted({nodeid.split("::")[0] for nodeid in recorder.repeatable})
+    options = _child_options(session.config, session.config.getoption("--device", None),
+                             session.config.getoption("--dtype", None))
     for number in range(2, passes + 1):
         if reporter is not None:
             reporter.write_line(f"distsuite: timing pass {number} of {passes} in a fresh process over "
                                 f"{len(recorder.repeatable)} cases")
-        options = _child_options(session.config, session.config.getoption("--device", None),
-                                 session.config.getoption("--dtype", None))
         repeat_pass(recorder, number, files, options, session.config.rootpath)
 
 
