@@ -14,6 +14,7 @@ import torch
 import torch._dynamo  # noqa: F401  (once, before pytester runs, which would import it twice)
 
 from suite import allocator, environment, measure, workloads
+from suite import passes as P
 from suite import jacobian as J
 from suite import results as R
 
@@ -283,8 +284,8 @@ def test_environment_id_is_stable_and_distinguishes_settings():
 # ------------------------------------------------------------------ pytest --benchmark end to end
 
 BENCH_MODULE = '''
+import json, sys
 import pytest, torch
-import sys
 pytestmark = pytest.mark.benchmark
 
 def test_ok(bench):
@@ -308,6 +309,14 @@ def test_error_as_data(bench):
 
 def test_runs_after_the_failures(bench):
     bench.run(lambda: None, "cpu", group="throughput", method="rsample", dtype=torch.float32, size=2)
+
+def test_unsteady(bench):
+    # Five and three times the work in timing passes 2 and 3: bursts of load on the host, planted, so that
+    # no two of the first three passes agree.
+    plan = sys.argv[sys.argv.index("--bench-repeat") + 1] if "--bench-repeat" in sys.argv else None
+    number = json.loads(open(plan).read())["pass"] if plan is not None else 1
+    n = 200_000 * {2: 5, 3: 3}.get(number, 1)
+    bench.run(lambda: sum(range(n)), "cpu", group="throughput", method="rsample", dtype=torch.float64, size=4)
 
 def test_breaks_in_a_later_pass(bench):
     def work():
@@ -339,7 +348,7 @@ def run_benchmark(project, *args):
 def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
     result, out = run_benchmark(bench_project, "-rs", "--bench-passes", "1")
-    result.assert_outcomes(passed=4, skipped=2, deselected=1)
+    result.assert_outcomes(passed=5, skipped=2, deselected=1)
     [path] = out.glob(f"*/{R.FILENAME}")
     records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(path).records}
     assert records[("test_ok", None)].status == "ok" and records[("test_ok", None)].verdict == "agree"
@@ -351,7 +360,7 @@ def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project, monkeypat
     assert records[("test_runs_after_the_failures", None)].status == "ok"
     assert R.load(path).environment.threads == 1
     assert R.load(path).environment.allocator.startswith("steady" if allocator._glibc() is not None else "system")
-    result.stdout.fnmatch_lines(["*8 records (1 error, 6 ok, 1 oom)*", "*out of memory at size*"])
+    result.stdout.fnmatch_lines(["*9 records (1 error, 7 ok, 1 oom)*", "*out of memory at size*"])
 
 
 def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_project, monkeypatch):
@@ -359,7 +368,7 @@ def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_proje
     result, out = run_benchmark(bench_project, "--bench-passes", "1", "-k", "test_ok")
     [single] = [r for r in R.load(next(out.glob(f"*/{R.FILENAME}"))).records]
     result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-dir", str(out / "three"))
-    result.assert_outcomes(passed=4, skipped=2, deselected=1)
+    result.assert_outcomes(passed=5, skipped=2, deselected=1)
     records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(next(out.glob(f"three/*/{R.FILENAME}"))).records}
     pooled = records[("test_ok", None)]
     assert pooled.rounds == len(pooled.samples_s) and pooled.rounds % 3 == 0
@@ -369,15 +378,65 @@ def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_proje
     assert len(records[("test_stages", "construct")].samples_s) % 3 == 0
     # A case that breaks in a later pass keeps its first-pass record and is named in the summary.
     assert records[("test_breaks_in_a_later_pass", None)].status == "ok"
-    result.stdout.fnmatch_lines(["*timing pass 3 of 3 in a fresh process over 4 cases*",
+    # The case slowed in passes 2 and 3 gets further passes: at least two, for the unslowed passes to be
+    # the majority, and its pooled median is then an unslowed one.
+    unsteady = records[("test_unsteady", None)]
+    medians = P.pass_medians(unsteady.samples_s, unsteady.passes)
+    assert unsteady.passes >= 5
+    assert unsteady.median_s < 1.5 * min(medians) and medians[1] > 3 * min(medians)
+    result.stdout.fnmatch_lines(["*timing pass 3 of 3 in a fresh process over 5 cases*",
+                                 "*timing pass 4 of at most 8 in a fresh process over * whose passes disagree*",
                                  "*pass 2: *test_breaks_in_a_later_pass: error: RuntimeError: broke in a later pass*",
                                  "*pass 3: *test_breaks_in_a_later_pass: error: RuntimeError: broke in a later pass*"])
+
+
+def test_further_passes_stop_at_the_most_allowed(bench_project, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
+    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-max-passes", "3", "-k", "unsteady")
+    [record] = R.load(next(out.glob(f"*/{R.FILENAME}"))).records
+    assert record.passes == 3 and not P.settled(record.samples_s, record.passes)
+    result.stdout.fnmatch_lines(["*still unsettled after 3 passes: 1 of 1 case *"])
+
+
+def test_most_passes_below_the_first_passes_is_a_usage_error(bench_project):
+    result, _ = run_benchmark(bench_project, "--bench-passes", "3", "--bench-max-passes", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--bench-max-passes (2) must be at least --bench-passes (3)*"])
+
+
+@pytest.mark.parametrize("medians,passes,expected", [
+    ([1.0, 1.0, 1.0], 3, True),
+    ([1.0, 1.02, 0.99], 3, True),
+    ([1.0, 1.5, 1.03], 3, True),       # one pass in a burst: the other two agree with the pooled median
+    ([5.9, 9.0, 6.4], 3, False),       # measured: MultivariateNormal d=32 step, ms; no two within 5% of 6.4
+    ([1.0, 1.5, 1.5, 1.0], 4, False),  # two against two
+    ([1.0, 1.5, 1.0, 1.0], 4, True),
+    ([1.0, 1.3], 2, False),
+    ([1.0], 1, True),                   # a single pass has nothing to agree with
+])
+def test_a_pooled_median_is_settled_when_most_passes_agree_with_it(medians, passes, expected):
+    samples = [m + d for m in medians for d in (-1e-4, 0.0, 1e-4)]
+    assert P.settled(samples, passes) is expected
+
+
+def test_only_the_cases_with_unsettled_records_are_repeated(tmp_path):
+    from suite.recorder import Recorder
+
+    recorder = Recorder(environment.capture(1), tmp_path)
+    steady = R.Record("steady", "throughput", "sample", "cpu", "float64", 1, samples_s=[1.0, 1.0, 1.01], passes=3)
+    burst = R.Record("stage", "strategy_step", "m", "cpu", "float64", 1, samples_s=[1.0, 1.0, 1.01], passes=3,
+                     phase="total")
+    burst_stage = replace(burst, phase="backward", samples_s=[1.0, 1.6, 1.3], passes=3)
+    failed = R.Record("failed", "throughput", "sample", "cpu", "float64", 1, status="oom")
+    recorder.add([steady, burst, burst_stage, failed])
+    recorder.repeatable = {"steady": (1, 1), "stage": (1, 2), "failed": (1, 1)}
+    assert recorder.unsettled() == {"stage": (1, 2)}
 
 
 def test_without_benchmark_bodies_run_once_and_nothing_is_written(bench_project):
     result = bench_project.runpytest_inprocess("-p", "suite.bench_plugin", "--bench-dir",
                                                str(bench_project.path / "out"))
-    result.assert_outcomes(passed=5, skipped=2)
+    result.assert_outcomes(passed=6, skipped=2)
     assert not (bench_project.path / "out").exists()
 
 

@@ -46,6 +46,7 @@ RECORDER = pytest.StashKey["Recorder"]()
 DEFAULT_THREADS = 1
 DEFAULT_DIR = "reports"
 DEFAULT_PASSES = 3
+DEFAULT_MAX_PASSES = 8
 # A call slower than this is timed in LONG_CALL_ROUNDS rounds instead of pytest-benchmark's calibration.
 LONG_CALL_S = 1.0
 LONG_CALL_ROUNDS = 3
@@ -77,6 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"torch intra-op threads during --benchmark, recorded (default: {DEFAULT_THREADS})")
     group.addoption("--bench-passes", type=int, default=DEFAULT_PASSES,
                     help=f"passes over the benchmark cases whose samples are pooled (default: {DEFAULT_PASSES})")
+    group.addoption("--bench-max-passes", type=int, default=None,
+                    help="further passes, over only the cases whose passes disagree, up to this many passes in all "
+                         f"(default: {DEFAULT_MAX_PASSES}, or --bench-passes if that is more)")
     group.addoption("--bench-case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT_S,
                     help="seconds an isolated case may run in its child process before it is stopped and "
                          f"recorded as timeout (default: {DEFAULT_CASE_TIMEOUT_S:g})")
@@ -139,6 +143,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{flag} must be positive; got {value:g}")
     if config.getoption("--bench-passes") < 1:
         raise pytest.UsageError(f"--bench-passes must be at least 1; got {config.getoption('--bench-passes')}")
+    if max_passes(config) < config.getoption("--bench-passes"):
+        raise pytest.UsageError(f"--bench-max-passes ({max_passes(config)}) must be at least --bench-passes "
+                                f"({config.getoption('--bench-passes')})")
     torch.set_num_threads(threads)
     allocator_setting = allocator.configure(config.getoption("--bench-allocator"))
     for name, (flag, value) in BENCHMARK_DEFAULTS.items():
@@ -151,6 +158,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if plan is not None:
         recorder.start_repeat(Path(plan))
     config.stash[RECORDER] = recorder
+
+
+def max_passes(config: pytest.Config) -> int:
+    given = config.getoption("--bench-max-passes")
+    return max(DEFAULT_MAX_PASSES, config.getoption("--bench-passes")) if given is None else given
 
 
 def _params_of(item: pytest.Item) -> dict:
@@ -196,23 +208,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     """After pytest's own pass, the further timing passes (--bench-passes), each in a fresh child
-    process over the cases that were timed; its samples are pooled into this run's records."""
+    process over the cases that were timed; its samples are pooled into this run's records. Then, up to
+    --bench-max-passes, passes over only the cases whose passes do not yet agree (suite.passes.settled)."""
     yield
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is None or recorder.pass_number > 1 or session.shouldfail or session.shouldstop:
         return
     if not recorder.repeatable:
         return
-    passes = session.config.getoption("--bench-passes")
+    passes, most = session.config.getoption("--bench-passes"), max_passes(session.config)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    files = sorted({nodeid.split("::")[0] for nodeid in recorder.repeatable})
     options = _child_options(session.config, session.config.getoption("--device", None),
                              session.config.getoption("--dtype", None))
-    for number in range(2, passes + 1):
+
+    def say(line: str) -> None:
         if reporter is not None:
-            reporter.write_line(f"distsuite: timing pass {number} of {passes} in a fresh process over "
-                                f"{len(recorder.repeatable)} cases")
-        repeat_pass(recorder, number, files, options, session.config.rootpath)
+            reporter.write_line(f"distsuite: {line}")
+
+    for number in range(2, most + 1):
+        cases = recorder.repeatable if number <= passes else recorder.unsettled()
+        if not cases:
+            break
+        why = "" if number <= passes else " whose passes disagree"
+        say(f"timing pass {number} of {passes if number <= passes else f'at most {most}'} in a fresh process "
+            f"over {_cases(len(cases))}{why}")
+        repeat_pass(recorder, number, cases, options, session.config.rootpath)
+    if passes > 1:
+        left = recorder.unsettled()
+        if left:
+            say(f"still unsettled after {most} passes: {len(left)} of {_cases(len(recorder.repeatable))} "
+                "(their medians pool every pass)")
+
+
+def _cases(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
 
 
 def _child_options(config: pytest.Config, device: str | None, dtype: str | None) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,13 +75,16 @@ class ChildResult:
     outcome: measure.Outcome | None
 
 
-def repeat_pass(recorder: Recorder, number: int, files: Sequence[str], options: Sequence[str], rootpath: Path) -> None:
-    """One later timing pass over the recorder's repeatable cases in `files`, in a child pytest process run
-    with `options`; its samples are pooled into the recorder, what it could not do is named in its problems."""
+def repeat_pass(recorder: Recorder, number: int, cases: Mapping[str, tuple[int, int]], options: Sequence[str],
+                rootpath: Path) -> None:
+    """One later timing pass over `cases` (case id -> rounds and iterations, from the recorder's repeatable
+    cases), in a child pytest process run with `options`; its samples are pooled into the recorder, what it
+    could not do is named in its problems."""
     workdir = isolation.child_workdir()
     try:
         plan = workdir / "plan.json"
-        plan.write_text(json.dumps({"pass": number, "cases": recorder.repeatable}), encoding="utf-8")
+        plan.write_text(json.dumps({"pass": number, "cases": dict(cases)}), encoding="utf-8")
+        files = sorted({case.split("::")[0] for case in cases})
         argv = isolation.pytest_argv(files, [*options, "--bench-repeat", str(plan), "--bench-dir", str(workdir)])
         run = isolation.run_watched(argv, rss_limit_bytes=None, timeout_s=float("inf"), cwd=rootpath)
         samples = workdir / SAMPLES_FILENAME

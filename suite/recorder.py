@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suite import measure
+from suite import passes as P
 from suite import results as R
 
 FLUSH_INTERVAL_S = 15.0
@@ -56,6 +57,13 @@ class Recorder:
         same = [r for r in R.merge_records(self.records) if r.phase in (None, "total") and r.size < fields["size"]
                 and all(getattr(r, k) == fields.get(k) for k in keys)]
         return max(same, key=lambda r: r.size, default=None)
+
+    def unsettled(self) -> dict[str, tuple[int, int]]:
+        """The repeatable cases (with their rounds and iterations) that have a timed record, the whole or a
+        stage, whose timing passes do not yet agree (suite.passes.settled)."""
+        cases = {r.case_id for r in self.records if r.case_id in self.repeatable and r.status == measure.OK
+                 and not P.settled(r.samples_s, r.passes or 1)}
+        return {case: plan for case, plan in self.repeatable.items() if case in cases}
 
     def repeated_samples(self, case_id: str, phase: str | None, samples_s: Sequence[float]) -> None:
         self.repeated.append((case_id, phase, R.rounded(samples_s)))

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from suite import passes as P
 from suite.results import Environment, Record, Results
 
 from .fmt import MISSING, fmt_ratio, fmt_time, fmt_verdict, md_escape, verdict_passes
@@ -124,10 +125,7 @@ def _median(record: Record) -> float | None:
 
 def pass_medians(record: Record) -> list[float] | None:
     """The median of each timing pass's samples, or None for a record of a single pass."""
-    passes = record.passes or 1
-    if passes < 2 or len(record.samples_s) % passes:
-        return None
-    return [float(np.median(chunk)) for chunk in np.split(np.asarray(record.samples_s, dtype=float), passes)]
+    return P.pass_medians(record.samples_s, record.passes or 1)
 
 
 def holds_in_every_pass(base: Record, new: Record, host: float, threshold: float, slower: bool) -> bool:
