@@ -17,7 +17,7 @@ import pytest
 
 import suite.report
 from suite.report import compare, read_results, render
-from suite.report.compare import BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, UNSTEADY, WRONG
+from suite.report.compare import BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, UNSTEADY, WRONG, smallest_p
 from suite.report_cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, compare_main, report_main
 from suite.results import Environment, Record, Results, write_atomic
 from suite.state import derive_seed
@@ -309,6 +309,17 @@ def test_compare_says_when_samples_are_too_few_to_test(tmp_path):
     new = write_results(tmp_path / "new.json", "env", 0, tripled)
     flags = {c.flag for c in compare(read_results(base), read_results(new)).changes if c.base.samples_s}
     assert flags == {FEW}
+
+
+def test_compare_tests_records_of_many_samples(tmp_path):
+    """Eight passes of 150 rounds a side: the smallest p-value is far below any float (no overflow)."""
+    records = [replace(r, samples_s=list(np.resize(r.samples_s, 1200)), passes=8)
+               for r in synthetic_records(np.random.default_rng(0)) if r.samples_s]
+    base = write_results(tmp_path / "base.json", "env", 0, records)
+    new = write_results(tmp_path / "new.json", "env", 0, records)
+    changes = compare(read_results(base), read_results(new)).changes
+    assert changes and {c.flag for c in changes} == {SAME}
+    assert smallest_p(1200, 1200) == 0.0 and smallest_p(5, 5) == pytest.approx(2 / 252)
 
 
 def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:

@@ -1,10 +1,14 @@
-"""Timing passes of a record: each pass's median, and whether the pooled median rests on passes that agree.
+"""Timing passes of a record: each pass's median, the quiet passes a record's median rests on, and
+setting the slowed passes aside.
 
 A record's ``samples_s`` holds its ``passes`` timing passes in order and in equal parts (suite.results).
-On a shared host a pass can fall into a burst of load that slows it by 20-50% for seconds, and a fresh
-process can be consistently a few percent slower than the next; a median pooled over three passes, two of
-them slowed, is then the slowed value. A run therefore repeats the cases whose passes disagree
-(suite.bench_plugin) until the pooled median is settled.
+On a shared host a pass can fall into a stretch of load from other tenants that slows a memory-bound call
+by 10-50%, for seconds or for minutes, and such load only ever adds time. A median pooled over every pass
+then depends on how many passes the load happened to hit, which differs from run to run. So a record's
+median is taken over its *quiet* passes: the fastest two passes whose medians agree within
+SETTLED_WITHIN, and every pass within that fraction of the faster of them. The other passes are kept in
+the record as ``slow_samples_s`` (``slow_passes`` of them), not lost. A record is *settled* when two of its
+passes agree so; a run repeats the cases with unsettled records (suite.bench_plugin).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# A pooled median is settled when more than half of its passes, and at least two, have a median within
-# this fraction of it. Two runs whose medians are each settled this way stay within about twice it.
+from suite.results import Record
+
+# Two passes agree when the slower median is within this fraction of the faster.
 SETTLED_WITHIN = 0.05
 
 
@@ -25,12 +30,42 @@ def pass_medians(samples_s: Sequence[float], passes: int) -> list[float] | None:
     return [float(np.median(chunk)) for chunk in np.split(np.asarray(samples_s, dtype=float), passes)]
 
 
+def quiet_passes(medians: Sequence[float], within: float = SETTLED_WITHIN) -> list[int] | None:
+    """Indices of the quiet passes, in order: the fastest pass that another pass agrees with (its median
+    within `within` of it) and every pass that agrees with it; None when no two passes agree."""
+    for fastest in sorted(range(len(medians)), key=lambda i: medians[i]):
+        limit = medians[fastest] * (1 + within)
+        agreeing = [i for i, m in enumerate(medians) if medians[fastest] <= m <= limit]
+        if len(agreeing) >= 2:
+            return agreeing
+    return None
+
+
 def settled(samples_s: Sequence[float], passes: int, within: float = SETTLED_WITHIN) -> bool:
-    """Whether more than half of the passes, and at least two, have a median within `within` of the
-    pooled median. True for a single pass, which has nothing to agree with."""
+    """Whether two of the passes agree (quiet_passes). True for a single pass, which has nothing to agree with."""
     medians = pass_medians(samples_s, passes)
+    return medians is None or quiet_passes(medians, within) is not None
+
+
+def set_aside_slow_passes(record: Record, within: float = SETTLED_WITHIN) -> bool:
+    """Keep the quiet passes' samples in `record.samples_s` (median, IQR and rounds recomputed from them)
+    and move the other passes' to `record.slow_samples_s`. Returns False, changing nothing, when the record
+    is not settled (its median stays that of every pass) or holds a single pass."""
+    passes = record.passes or 1
+    medians = pass_medians(record.samples_s, passes)
     if medians is None:
+        return False
+    quiet = quiet_passes(medians, within)
+    if quiet is None:
+        return False
+    if len(quiet) == passes:
         return True
-    centre = float(np.median(samples_s))
-    agreeing = sum(abs(m - centre) <= within * centre for m in medians)
-    return agreeing >= 2 and 2 * agreeing > len(medians)
+    chunks = np.split(np.asarray(record.samples_s, dtype=float), passes)
+    kept = [float(s) for i in quiet for s in chunks[i]]
+    slow = [float(s) for i in range(passes) if i not in quiet for s in chunks[i]]
+    q1, median, q3 = np.percentile(kept, [25, 50, 75])
+    record.samples_s, record.passes = kept, len(quiet)
+    record.slow_samples_s = (record.slow_samples_s or []) + slow
+    record.slow_passes = (record.slow_passes or 0) + passes - len(quiet)
+    record.median_s, record.iqr_s, record.rounds = float(median), float(q3 - q1), len(kept)
+    return True

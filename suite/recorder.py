@@ -82,6 +82,15 @@ class Recorder:
         if time.monotonic() - self._written_at >= self.flush_interval_s:
             self.flush()
 
+    def settle(self) -> None:
+        """Set each record's slowed passes aside (suite.passes); a record still unsettled keeps the median
+        of every pass and says so."""
+        for record in R.merge_records(self.records):
+            if record.status != measure.OK or (record.passes or 1) < 2 or P.set_aside_slow_passes(record):
+                continue
+            note = f"unsettled: no two of its {record.passes} timing passes agree within {P.SETTLED_WITHIN:.0%}"
+            record.error = f"{record.error}; {note}" if record.error else note
+
     def flush(self) -> None:
         if self.records:
             R.write_atomic(self.path, R.Results(self.environment, R.merge_records(self.records)))
@@ -92,6 +101,7 @@ class Recorder:
             R.write_text_atomic(self.path.parent.parent / SAMPLES_FILENAME,
                                 json.dumps({"samples": self.repeated, "problems": self.problems}))
             return
+        self.settle()
         try:
             self.flush()
         except (OSError, R.SchemaError) as exc:

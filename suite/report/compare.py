@@ -114,7 +114,7 @@ class Comparison:
 
 def smallest_p(n1: int, n2: int) -> float:
     """The smallest two-sided p-value a Mann-Whitney U test can give with these sample sizes."""
-    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    return min(1.0, 2 / math.comb(n1 + n2, n1))  # int / int: no float overflow for large samples
 
 
 def _median(record: Record) -> float | None:
