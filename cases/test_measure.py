@@ -373,21 +373,21 @@ def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_proje
     records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(next(out.glob(f"three/*/{R.FILENAME}"))).records}
     pooled = records[("test_ok", None)]
     assert pooled.rounds == len(pooled.samples_s) and pooled.rounds % pooled.passes == 0
-    assert pooled.passes >= 2 and pooled.passes + (pooled.slow_passes or 0) >= 3
+    assert pooled.passes >= 2 and pooled.passes + (pooled.set_aside_passes or 0) >= 3
     assert pooled.rounds > single.rounds
     assert pooled.median_s == pytest.approx(float(np.median(pooled.samples_s)))
     for phase in ("total", "construct"):
         stage = records[("test_stages", phase)]
-        assert len(stage.samples_s) % stage.passes == 0 and stage.passes + (stage.slow_passes or 0) >= 3
+        assert len(stage.samples_s) % stage.passes == 0 and stage.passes + (stage.set_aside_passes or 0) >= 3
     # A case that breaks in a later pass keeps its first-pass record and is named in the summary.
     assert records[("test_breaks_in_a_later_pass", None)].status == "ok"
     # The case slowed in passes 2 and 3 (no two of its first three passes agree) gets further passes until
-    # two agree; the slowed passes are set aside and its median is an unslowed one.
+    # another pass confirms its fastest; the slowed passes are set aside and its median is an unslowed one.
     unsteady = records[("test_unsteady", None)]
-    assert unsteady.passes >= 2 and unsteady.slow_passes >= 2 and unsteady.passes + unsteady.slow_passes >= 4
-    slowed = P.pass_medians(unsteady.slow_samples_s, unsteady.slow_passes) or [np.median(unsteady.slow_samples_s)]
-    assert sorted(slowed)[-2] > 2.5 * unsteady.median_s
-    assert P.settled(unsteady.samples_s, unsteady.passes) and unsteady.error is None
+    assert unsteady.passes >= 2 and unsteady.set_aside_passes >= 2 and unsteady.passes + unsteady.set_aside_passes >= 4
+    aside = P.pass_medians(unsteady.set_aside_samples_s, unsteady.set_aside_passes)
+    assert sorted(aside)[-2] > 2.5 * unsteady.median_s
+    assert unsteady.error is None or unsteady.error.startswith("unsettled: the fastest")
     result.stdout.fnmatch_lines(["*timing pass 3 of 3 in a fresh process over 5 cases*",
                                  "*timing pass 4 of at most 8 in a fresh process over * whose passes disagree*",
                                  "*pass 2: *test_breaks_in_a_later_pass: error: RuntimeError: broke in a later pass*",
@@ -398,8 +398,8 @@ def test_further_passes_stop_at_the_most_allowed(bench_project, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
     result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-max-passes", "3", "-k", "unsteady")
     [record] = R.load(next(out.glob(f"*/{R.FILENAME}"))).records
-    assert record.passes == 3 and not P.settled(record.samples_s, record.passes) and not record.slow_samples_s
-    assert "unsettled: no two of its 3 timing passes agree within 5%" in record.error
+    assert record.passes == 3 and not P.settled(record.samples_s, record.passes) and not record.set_aside_samples_s
+    assert "unsettled: the fastest of its 3 timing passes agrees with no other within 5%" in record.error
     result.stdout.fnmatch_lines(["*still unsettled after 3 passes: 1 of 1 case *"])
 
 
@@ -413,46 +413,52 @@ def chunks_of(medians):
     return [m + d for m in medians for d in (-1e-4, 0.0, 1e-4)]
 
 
-@pytest.mark.parametrize("medians,quiet", [
-    ([1.0, 1.0, 1.0], [0, 1, 2]),
-    ([1.0, 1.02, 0.99], [0, 1, 2]),
-    ([1.0, 1.5, 1.03], [0, 2]),          # one pass slowed by load on the host
-    ([1.5, 1.0, 1.55, 1.02], [1, 3]),    # the slowed passes are the majority: still set aside
-    ([5.9, 9.0, 6.4], None),             # measured: MultivariateNormal d=32 step, ms; no two within 5%
-    ([5.9, 9.0, 6.4, 6.1], [0, 3]),      # a fourth pass agrees with the fastest
-    ([0.5, 1.0, 1.02, 1.5], [1, 2]),     # a lone fast pass that nothing agrees with is not the anchor
-    ([1.0, 1.3], None),
+@pytest.mark.parametrize("medians,quiet,settled", [
+    ([1.0, 1.0, 1.0], [0, 1, 2], True),
+    ([1.0, 1.02, 0.99], [0, 1, 2], True),
+    ([1.0, 1.5, 1.03], [0, 2], True),            # one pass slowed by load on the host
+    ([1.5, 1.0, 1.55, 1.02], [1, 3], True),      # the slowed passes are the majority: still set aside
+    ([5.9, 9.0, 6.4], None, False),              # measured: MultivariateNormal d=32 step, ms; no two within 5%
+    ([5.9, 9.0, 6.4, 6.1], [0, 3], True),        # a fourth pass confirms the fastest
+    # measured: jacrev d=2 N=1000, ms; the fastest pass is not yet confirmed, so the case is repeated
+    ([14.64, 15.18, 21.53, 12.47], [0, 1], False),
+    ([14.64, 15.18, 21.53, 12.47, 12.43], [3, 4], True),
+    ([1.0, 1.3], None, False),
 ])
-def test_the_quiet_passes_are_the_fastest_that_agree(medians, quiet):
+def test_the_quiet_passes_are_the_fastest_that_agree(medians, quiet, settled):
     assert P.quiet_passes(medians) == quiet
-    assert P.settled(chunks_of(medians), len(medians)) is (quiet is not None)
+    assert P.settled(chunks_of(medians), len(medians)) is settled
 
 
 def test_a_single_pass_is_settled():
     assert P.settled([1.0, 2.0, 3.0], 1)
 
 
-def test_slow_passes_are_set_aside_and_kept(tmp_path):
+def test_set_aside_passes_are_set_aside_and_kept(tmp_path):
     record = R.Record("case", "throughput", "sample", "cpu", "float64", 1, samples_s=chunks_of([1.0, 1.5, 1.02]),
                       passes=3, median_s=1.02, iqr_s=0.2, rounds=9)
-    assert P.set_aside_slow_passes(record)
+    assert P.set_aside(record)
     assert record.passes == 2 and record.samples_s == chunks_of([1.0, 1.02]) and record.rounds == 6
-    assert record.slow_passes == 1 and record.slow_samples_s == chunks_of([1.5])
+    assert record.set_aside_passes == 1 and record.set_aside_samples_s == chunks_of([1.5])
     assert record.median_s == pytest.approx(1.01) and 0.015 < record.iqr_s < 0.021
     path = tmp_path / "results.json"
     R.write_atomic(path, R.Results(environment.capture(1), [record]))
     assert R.load(path).records == [record]
     unsettled = R.Record("case", "throughput", "sample", "cpu", "float64", 1, samples_s=chunks_of([1.0, 1.3]),
                          passes=2, median_s=1.1)
-    assert not P.set_aside_slow_passes(unsettled) and unsettled.passes == 2 and unsettled.median_s == 1.1
+    assert not P.set_aside(unsettled) and unsettled.passes == 2 and unsettled.median_s == 1.1
+    # Unconfirmed fastest pass: the agreeing pair is kept, the lone faster pass set aside, and unsettled said.
+    lone = R.Record("case", "throughput", "sample", "cpu", "float64", 1, samples_s=chunks_of([1.3, 1.0, 1.32]),
+                    passes=3, median_s=1.3)
+    assert not P.set_aside(lone) and lone.passes == 2 and lone.set_aside_samples_s == chunks_of([1.0])
 
 
-def test_slow_passes_that_do_not_divide_their_samples_are_refused(tmp_path):
+def test_set_aside_passes_that_do_not_divide_their_samples_are_refused(tmp_path):
     record = R.Record("case", "throughput", "sample", "cpu", "float64", 1, samples_s=[1.0], passes=1, median_s=1.0,
-                      slow_samples_s=[2.0, 2.0, 2.0], slow_passes=2)
+                      set_aside_samples_s=[2.0, 2.0, 2.0], set_aside_passes=2)
     path = tmp_path / "results.json"
     path.write_text(json.dumps(R.Results(environment.capture(1), [record]).to_dict()))
-    with pytest.raises(R.SchemaError, match="slow_passes: 2 does not divide its 3 slow samples"):
+    with pytest.raises(R.SchemaError, match="set_aside_passes: 2 does not divide its 3 set-aside samples"):
         R.load(path)
 
 

@@ -499,3 +499,12 @@ def test_compare_fails_when_everything_is_slower_beyond_the_threshold(tmp_path, 
     assert comparison.global_regression and comparison.failed
     assert compare_main([str(base), str(new)]) == EXIT_REGRESSION
     assert "global regression ✗" in capsys.readouterr().out
+
+
+def test_the_passes_column_says_how_many_passes_were_set_aside():
+    from suite.report.markdown import passes_text
+
+    record = Record("case", "throughput", "sample", "cpu", "float64", 1, samples_s=[1.0] * 6, passes=3)
+    assert passes_text(record) == "3"
+    assert passes_text(replace(record, set_aside_samples_s=[2.0, 2.0], set_aside_passes=2)) == "3 of 5"
+    assert passes_text(replace(record, passes=None)) == ""

@@ -1,14 +1,16 @@
 """Timing passes of a record: each pass's median, the quiet passes a record's median rests on, and
-setting the slowed passes aside.
+setting the other passes aside.
 
 A record's ``samples_s`` holds its ``passes`` timing passes in order and in equal parts (suite.results).
 On a shared host a pass can fall into a stretch of load from other tenants that slows a memory-bound call
-by 10-50%, for seconds or for minutes, and such load only ever adds time. A median pooled over every pass
-then depends on how many passes the load happened to hit, which differs from run to run. So a record's
-median is taken over its *quiet* passes: the fastest two passes whose medians agree within
-SETTLED_WITHIN, and every pass within that fraction of the faster of them. The other passes are kept in
-the record as ``slow_samples_s`` (``slow_passes`` of them), not lost. A record is *settled* when two of its
-passes agree so; a run repeats the cases with unsettled records (suite.bench_plugin).
+by 10-50%, for seconds or for minutes, and a fresh process can run a case consistently slower than the
+next one; neither makes the code faster. A median pooled over every pass then depends on how many passes
+the load happened to hit, which differs from run to run. So a record's median is taken over its *quiet*
+passes: the fastest two passes whose medians agree within SETTLED_WITHIN, and every pass within that
+fraction of the faster of them. The other passes are kept in the record as ``set_aside_samples_s``
+(``set_aside_passes`` of them), not lost. A record is *settled* when its fastest pass is one of the quiet
+passes, that is, another pass confirms it; a run repeats the cases with unsettled records
+(suite.bench_plugin).
 """
 
 from __future__ import annotations
@@ -41,31 +43,35 @@ def quiet_passes(medians: Sequence[float], within: float = SETTLED_WITHIN) -> li
     return None
 
 
+def settled_medians(medians: Sequence[float], within: float = SETTLED_WITHIN) -> bool:
+    """Whether the fastest pass is among the quiet passes (another pass confirms it)."""
+    quiet = quiet_passes(medians, within)
+    return quiet is not None and min(range(len(medians)), key=lambda i: medians[i]) in quiet
+
+
 def settled(samples_s: Sequence[float], passes: int, within: float = SETTLED_WITHIN) -> bool:
-    """Whether two of the passes agree (quiet_passes). True for a single pass, which has nothing to agree with."""
+    """Whether the record's fastest pass is confirmed by another (settled_medians). True for a single
+    pass, which has nothing to agree with."""
     medians = pass_medians(samples_s, passes)
-    return medians is None or quiet_passes(medians, within) is not None
+    return medians is None or settled_medians(medians, within)
 
 
-def set_aside_slow_passes(record: Record, within: float = SETTLED_WITHIN) -> bool:
+def set_aside(record: Record, within: float = SETTLED_WITHIN) -> bool:
     """Keep the quiet passes' samples in `record.samples_s` (median, IQR and rounds recomputed from them)
-    and move the other passes' to `record.slow_samples_s`. Returns False, changing nothing, when the record
-    is not settled (its median stays that of every pass) or holds a single pass."""
+    and move the other passes' to `record.set_aside_samples_s`. Without two passes that agree the record
+    is left as it is (its median that of every pass). Returns whether the record is settled."""
     passes = record.passes or 1
     medians = pass_medians(record.samples_s, passes)
     if medians is None:
-        return False
-    quiet = quiet_passes(medians, within)
-    if quiet is None:
-        return False
-    if len(quiet) == passes:
         return True
-    chunks = np.split(np.asarray(record.samples_s, dtype=float), passes)
-    kept = [float(s) for i in quiet for s in chunks[i]]
-    slow = [float(s) for i in range(passes) if i not in quiet for s in chunks[i]]
-    q1, median, q3 = np.percentile(kept, [25, 50, 75])
-    record.samples_s, record.passes = kept, len(quiet)
-    record.slow_samples_s = (record.slow_samples_s or []) + slow
-    record.slow_passes = (record.slow_passes or 0) + passes - len(quiet)
-    record.median_s, record.iqr_s, record.rounds = float(median), float(q3 - q1), len(kept)
-    return True
+    quiet = quiet_passes(medians, within)
+    if quiet is not None and len(quiet) < passes:
+        chunks = np.split(np.asarray(record.samples_s, dtype=float), passes)
+        kept = [float(s) for i in quiet for s in chunks[i]]
+        aside = [float(s) for i in range(passes) if i not in quiet for s in chunks[i]]
+        q1, median, q3 = np.percentile(kept, [25, 50, 75])
+        record.samples_s, record.passes = kept, len(quiet)
+        record.set_aside_samples_s = (record.set_aside_samples_s or []) + aside
+        record.set_aside_passes = (record.set_aside_passes or 0) + passes - len(quiet)
+        record.median_s, record.iqr_s, record.rounds = float(median), float(q3 - q1), len(kept)
+    return settled_medians(medians, within)

@@ -83,12 +83,13 @@ class Recorder:
             self.flush()
 
     def settle(self) -> None:
-        """Set each record's slowed passes aside (suite.passes); a record still unsettled keeps the median
-        of every pass and says so."""
+        """Set each record's slowed passes aside (suite.passes.set_aside); a record still unsettled says so."""
         for record in R.merge_records(self.records):
-            if record.status != measure.OK or (record.passes or 1) < 2 or P.set_aside_slow_passes(record):
+            passes = record.passes or 1
+            if record.status != measure.OK or passes < 2 or P.set_aside(record):
                 continue
-            note = f"unsettled: no two of its {record.passes} timing passes agree within {P.SETTLED_WITHIN:.0%}"
+            note = (f"unsettled: the fastest of its {passes} timing passes agrees with no other within "
+                    f"{P.SETTLED_WITHIN:.0%}")
             record.error = f"{record.error}; {note}" if record.error else note
 
     def flush(self) -> None:

@@ -7,12 +7,12 @@ One file per environment, at ``reports/<environment id>/results.json``::
                      "threads", "gpu", "cuda", "date", "allocator"},
      "records": [{"case_id", "group", "family", "method", "phase", "device", "dtype", "size", "dim",
                   "validate", "compiled", "median_s", "iqr_s", "rounds", "samples_s", "passes",
-                  "slow_samples_s", "slow_passes", "peak_bytes", "status", "error", "verdict"}, ...]}
+                  "set_aside_samples_s", "set_aside_passes", "peak_bytes", "status", "error", "verdict"}, ...]}
 
 ``passes`` (optional on reading; files written before it existed lack it) is the number of timing
 passes whose samples ``samples_s`` holds, in order and in equal parts: the passes the median rests on.
-``slow_samples_s`` and ``slow_passes`` (optional likewise) hold the passes set aside as slowed by load
-on the host (suite.passes), in equal parts. ``allocator`` (optional on
+``set_aside_samples_s`` and ``set_aside_passes`` (optional likewise)
+hold the passes set aside as not quiet (suite.passes), in order and in equal parts. ``allocator`` (optional on
 reading likewise) is the C allocator setting the timings ran under (suite.allocator).
 """
 
@@ -78,8 +78,8 @@ class Record:
     rounds: int | None = None
     samples_s: list[float] = field(default_factory=list)
     passes: int | None = None
-    slow_samples_s: list[float] | None = None
-    slow_passes: int | None = None
+    set_aside_samples_s: list[float] | None = None
+    set_aside_passes: int | None = None
     peak_bytes: int | None = None
     status: str = "ok"
     error: str | None = None
@@ -112,11 +112,11 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "case_id": (str,), "group": (str,), "family": _OPTIONAL_STR, "method": (str,), "phase": _OPTIONAL_STR,
     "device": (str,), "dtype": (str,), "size": (int,), "dim": _OPTIONAL_INT, "validate": _OPTIONAL_BOOL,
     "compiled": _OPTIONAL_BOOL, "median_s": _OPTIONAL_NUM, "iqr_s": _OPTIONAL_NUM, "rounds": _OPTIONAL_INT,
-    "samples_s": (list,), "passes": _OPTIONAL_INT, "slow_samples_s": (list, type(None)),
-    "slow_passes": _OPTIONAL_INT, "peak_bytes": _OPTIONAL_INT, "status": (str,),
+    "samples_s": (list,), "passes": _OPTIONAL_INT, "set_aside_samples_s": (list, type(None)),
+    "set_aside_passes": _OPTIONAL_INT, "peak_bytes": _OPTIONAL_INT, "status": (str,),
     "error": _OPTIONAL_STR, "verdict": _OPTIONAL_STR,
 }
-_OPTIONAL_RECORD_FIELDS = ("passes", "slow_samples_s", "slow_passes")
+_OPTIONAL_RECORD_FIELDS = ("passes", "set_aside_samples_s", "set_aside_passes")
 _RECORD_CHOICES: dict[str, tuple] = {
     "group": GROUPS, "phase": PHASES, "device": DEVICES, "dtype": DTYPES, "status": STATUSES,
 }
@@ -162,12 +162,12 @@ def validate(document: Any) -> None:
         passes = record.get("passes")
         if passes is not None and (passes < 1 or len(record["samples_s"]) % passes):
             raise SchemaError(f"{where}.passes: {passes} does not divide its {len(record['samples_s'])} samples")
-        slow, slow_passes = record.get("slow_samples_s") or [], record.get("slow_passes") or 0
-        if not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in slow):
-            raise SchemaError(f"{where}.slow_samples_s: expected a list of numbers")
-        if bool(slow) != bool(slow_passes) or (slow_passes and (slow_passes < 1 or len(slow) % slow_passes)):
-            raise SchemaError(f"{where}.slow_passes: {record.get('slow_passes')} does not divide its "
-                              f"{len(slow)} slow samples")
+        aside, aside_passes = record.get("set_aside_samples_s") or [], record.get("set_aside_passes") or 0
+        if not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in aside):
+            raise SchemaError(f"{where}.set_aside_samples_s: expected a list of numbers")
+        if bool(aside) != bool(aside_passes) or (aside_passes and (aside_passes < 1 or len(aside) % aside_passes)):
+            raise SchemaError(f"{where}.set_aside_passes: {record.get('set_aside_passes')} does not divide its "
+                              f"{len(aside)} set-aside samples")
         if record["status"] == "ok" and record["median_s"] is None and record["peak_bytes"] is None:
             raise SchemaError(f"{where}: status ok but neither median_s nor peak_bytes is set")
 

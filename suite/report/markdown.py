@@ -37,7 +37,10 @@ ERROR_CHARS = 80
 
 HOW_TO_READ = """\
 Times are per call: the median over the timed rounds, with the interquartile range (IQR) as its spread;
-the rounds are pooled from several timing passes over the run, minutes apart. A ratio is this
+the rounds are pooled from several timing passes over the run, minutes apart, each in its own process.
+The median rests on the quiet passes: the fastest two whose medians agree within 5% and every pass that
+agrees with them; the other passes (slowed by load on the host, or a lone pass nothing agreed with) are
+set aside, kept in results.json, and the column `passes` reads "3 of 5" when two of five were. A ratio is this
 configuration's median over its baseline's median in the same environment and configuration
 (strategies against `rebuild_per_step`, Jacobian methods against `loop`, compiled throughput against
 eager); below 1× is faster. Peak memory is tensor memory above the starting level,
@@ -93,6 +96,13 @@ def status_text(record: Record) -> str:
 
 def slug(*parts: object) -> str:
     return re.sub(r"[^a-z0-9]+", "-", "-".join(str(p) for p in parts if p not in (None, "")).lower()).strip("-")
+
+
+def passes_text(record: Record) -> str:
+    """How many timing passes the median rests on, and of how many when some were set aside."""
+    if not record.passes:
+        return ""
+    return f"{record.passes} of {record.passes + record.set_aside_passes}" if record.set_aside_passes else str(record.passes)
 
 
 class ReportWriter:
@@ -225,6 +235,8 @@ class ReportWriter:
             columns.append("peak memory")
         if any(r.rounds for r in records):
             columns.append("rounds")
+        if any(r.passes for r in records):
+            columns.append("passes")
         if any(r.verdict is not None for r in records):
             columns.append("verdict")
         return columns
@@ -239,6 +251,7 @@ class ReportWriter:
             "IQR": fmt_time(record.iqr_s) if ok and record.median_s is not None else "",
             "peak memory": fmt_bytes(record.peak_bytes) if record.peak_bytes is not None else "",
             "rounds": str(record.rounds) if record.rounds else "",
+            "passes": passes_text(record),
             "verdict": fmt_verdict(record.verdict),
         }
         return {c: values.get(c, fmt_ratio(ratio) if ratio is not None else "") for c in columns}
@@ -247,7 +260,7 @@ class ReportWriter:
         """Several measurement columns in one cell: 'median ± IQR · ratio · peak · verdict'."""
         parts = []
         for name, value in cells.items():
-            if name == "IQR" or name == "rounds" or not value:
+            if name in ("IQR", "rounds", "passes") or not value:
                 continue
             parts.append(value + (f" ± {cells['IQR']}" if name == "median" and cells.get("IQR") else ""))
         return " · ".join(parts) or MISSING
@@ -265,7 +278,7 @@ class ReportWriter:
                                            for i, record in enumerate(row.cells)])
         if not self.merged:
             return table(labels + columns, rows)
-        shown = [("median ± IQR" if c == "median" else c) for c in columns if c not in ("IQR", "rounds")]
+        shown = [("median ± IQR" if c == "median" else c) for c in columns if c not in ("IQR", "rounds", "passes")]
         return (f"Each cell: {' · '.join(shown)}.\n\n"
                 + table(labels + [s.label for s in self.sources], rows))
 
