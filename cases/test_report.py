@@ -17,7 +17,8 @@ import pytest
 
 import suite.report
 from suite.report import compare, read_results, render
-from suite.report.compare import BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, UNSTEADY, WRONG, smallest_p
+from suite.report.compare import (BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, STAGE_ONLY, UNSETTLED, UNSTEADY, WRONG,
+                                  smallest_p)
 from suite.report_cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, compare_main, report_main
 from suite.results import Environment, Record, Results, write_atomic
 from suite.state import derive_seed
@@ -205,8 +206,9 @@ def test_compare_does_not_flag_identical_distributions(tmp_path, capsys):
     assert len(tested) > 100
     assert all(c.flag == SAME for c in tested)
     assert compare_main([str(base), str(new), "--changed-only"]) == EXIT_OK
-    assert ("0 regressions, 0 improvements, 0 beyond it but not in every timing pass, 0 significant changes below "
-            "the threshold") in capsys.readouterr().out
+    assert ("0 regressions, 0 improvements, 0 beyond it but not in every timing pass, 0 beyond it in a record that "
+            "did not settle (its fastest pass unconfirmed), 0 beyond it in a stage whose whole step did not change so, "
+            "0 significant changes below the threshold") in capsys.readouterr().out
 
 
 def test_compare_counts_whole_measurements_above_1ms_that_agree_within_10_percent(tmp_path, capsys):
@@ -241,6 +243,8 @@ def _three_passes(rng: np.random.Generator, centres: tuple[float, float, float],
     pytest.param((1.3, 1.3, 1.0), UNSTEADY, id="slower-in-two-passes-of-three"),
     pytest.param((0.7, 0.7, 0.7), IMPROVEMENT, id="faster-in-every-pass"),
     pytest.param((0.7, 1.0, 0.7), UNSTEADY, id="faster-in-two-passes-of-three"),
+    # Slower in every pass, but no two passes agree: the new run's median never settled.
+    pytest.param((1.3, 1.6, 2.0), UNSETTLED, id="slower-but-unsettled"),
 ])
 def test_compare_flags_a_change_beyond_the_threshold_only_when_every_pass_shows_it(tmp_path, new_passes, expected):
     """A burst of load moves one pass: a change is a regression only when it holds in each pass."""
@@ -257,6 +261,30 @@ def test_compare_flags_a_change_beyond_the_threshold_only_when_every_pass_shows_
     assert flags[target] == expected
     assert comparison.failed == (expected == REGRESSION)
     assert all(flags[c] == SAME for c in others)
+
+
+@pytest.mark.parametrize("whole_step, expected", [
+    pytest.param(1.0, STAGE_ONLY, id="whole-step-unchanged"),
+    pytest.param(1.3, REGRESSION, id="whole-step-slower-too"),
+])
+def test_a_stage_is_a_regression_only_with_its_whole_step(tmp_path, whole_step, expected):
+    """A stage 30% slower in every pass: a regression when the whole step is slower too, else stage only."""
+    rng = np.random.default_rng(derive_seed("report", "stage", whole_step))
+    fields = dict(group="strategy_step", family="Normal", method="rebuild_per_step", device="cpu", dtype="float64",
+                  size=100, validate=False)
+    cases = [f"bench_strategies[{i}]" for i in range(30)]
+    base, new = [], []
+    for i, case in enumerate(cases):
+        for phase in ("total", "construct"):
+            base.append(_three_passes(rng, (1e-3,) * 3, case_id=case, phase=phase, **fields))
+            factor = (whole_step if phase == "total" else 1.3) if i == 0 else 1.0
+            new.append(_three_passes(rng, (1e-3 * factor,) * 3, case_id=case, phase=phase, **fields))
+    comparison = compare(read_results(write_results(tmp_path / "base.json", "env", 0, base)),
+                         read_results(write_results(tmp_path / "new.json", "env", 0, new)))
+    flags = {(c.record.case_id, c.record.phase): c.flag for c in comparison.changes}
+    assert flags[(cases[0], "construct")] == expected
+    assert comparison.failed == (expected == REGRESSION)
+    assert all(flags[(c, p)] == SAME for c in cases[1:] for p in ("total", "construct"))
 
 
 def test_a_record_whose_passes_do_not_divide_its_samples_is_refused():

@@ -16,11 +16,17 @@ whole pass. Where both records hold several timing passes (``passes``), a change
 threshold is flagged only when it holds in every pass: each pass median of the new run is beyond the
 threshold from the base run's median, and each pass median of the base run from the new run's
 (relative to the host factor). Otherwise it is reported as "significant, not in every pass" and does
-not fail the comparison.
+not fail the comparison. Likewise a change in a record that did not settle in one of the runs
+(suite.passes: its fastest pass was never confirmed by another, so its median is not a steady figure) is
+"significant, unsettled", and a change in a stage (construct, log_prob, backward, optimizer_step) whose
+whole step did not change the same way is "significant, stage only": the stage breakdown says where a
+change of the whole step comes from, and on its own a stage moves with the cache state the stages leave
+each other. Neither fails the comparison.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -45,6 +51,8 @@ REGRESSION = "regression"
 IMPROVEMENT = "improvement"
 SMALL = "significant, below threshold"
 UNSTEADY = "significant, not in every pass"
+UNSETTLED = "significant, unsettled"
+STAGE_ONLY = "significant, stage only"
 SAME = ""
 FEW = "too few samples"
 BROKEN = "broken"
@@ -55,7 +63,7 @@ MISSING_NEW = "not in new run"
 ADDED = "only in new run"
 UNTIMED = "no samples"
 FAILING_FLAGS = frozenset({REGRESSION, BROKEN, WRONG})
-_ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, UNSTEADY, SMALL, MISSING_NEW, ADDED, FEW, UNTIMED,
+_ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, UNSTEADY, UNSETTLED, STAGE_ONLY, SMALL, MISSING_NEW, ADDED, FEW, UNTIMED,
           SAME)
 
 
@@ -202,9 +210,20 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
             if flag in (REGRESSION, IMPROVEMENT) and not holds_in_every_pass(b, n, host, threshold,
                                                                                flag == REGRESSION):
                 flag = UNSTEADY
+            if flag in (REGRESSION, IMPROVEMENT) and not (P.settled(b.samples_s, b.passes or 1)
+                                                          and P.settled(n.samples_s, n.passes or 1)):
+                flag = UNSETTLED
         decided.append(Change(key, b, n, flag, ratio, p, float(q)))
+    whole = {(c.key, c.flag) for c in decided if c.record.phase in (None, "total")}
+    decided = [c if c.flag not in (REGRESSION, IMPROVEMENT) or c.record.phase in (None, "total")
+               or (_whole_key(c), c.flag) in whole else dataclasses.replace(c, flag=STAGE_ONLY) for c in decided]
     decided.sort(key=lambda c: (_ORDER.index(c.flag), sort_key(c.record)))
     return Comparison(base.environment, new.environment, alpha, threshold, decided, host)
+
+
+def _whole_key(change: Change) -> RowKey:
+    """The row key of the whole measurement ('total') that a stage record belongs to."""
+    return row_key(dataclasses.replace(change.record, phase="total"))
 
 
 def _flag_cell(flag: str) -> str:
@@ -240,6 +259,8 @@ def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
         f"{100 * c.threshold:g}% slower than the host factor. {c.count(REGRESSION)} regressions, "
         f"{c.count(IMPROVEMENT)} improvements, "
         f"{c.count(UNSTEADY)} beyond it but not in every timing pass, "
+        f"{c.count(UNSETTLED)} beyond it in a record that did not settle (its fastest pass unconfirmed), "
+        f"{c.count(STAGE_ONLY)} beyond it in a stage whose whole step did not change so, "
         f"{c.count(SMALL)} significant changes below the threshold, {c.count(BROKEN)} broken, "
         f"{c.count(WRONG)} now wrong.")
     measured, apart = c.agreement()
