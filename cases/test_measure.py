@@ -462,10 +462,21 @@ def test_set_aside_passes_are_set_aside_and_kept(tmp_path):
     unsettled = R.Record("case", "throughput", "sample", "cpu", "float64", 1, samples_s=chunks_of([1.0, 1.3]),
                          passes=2, median_s=1.1)
     assert not P.set_aside(unsettled) and unsettled.passes == 2 and unsettled.median_s == 1.1
-    # Unconfirmed fastest pass: nothing is set aside (the agreeing pair is the slow one), every pass counts.
+    # Unconfirmed fastest pass, the other two agree: unsettled, and the median is the two's level.
     lone = R.Record("case", "throughput", "sample", "cpu", "float64", 1, samples_s=chunks_of([1.3, 1.0, 1.32]),
                     passes=3, median_s=1.3)
-    assert not P.set_aside(lone) and lone.passes == 3 and not lone.set_aside_samples_s
+    assert not P.set_aside(lone) and lone.passes == 2 and lone.set_aside_samples_s == chunks_of([1.0])
+    # Unconfirmed fastest pass and a slow pair among passes that agree with nothing: every pass counts.
+    scattered = [262.1, 280.1, 296.5, 319.2, 364.7, 410.2, 527.4, 537.6]  # measured: an optimizer_step, us
+    spread = R.Record("case", "strategy_step", "m", "cpu", "float32", 1, samples_s=chunks_of(scattered), passes=8,
+                      median_s=340.0, phase="optimizer_step")
+    assert not P.set_aside(spread) and spread.passes == 8 and not spread.set_aside_samples_s
+    # measured: jacrev d=2 N=1000, ms; a lone fastest pass, and half the passes agree on a level: that level.
+    measured = [12.63, 13.31, 13.27, 13.36, 13.29, 18.09, 14.87, 19.72]
+    level = R.Record("case", "jacobian", "jacrev", "cpu", "float64", 1000, samples_s=chunks_of(measured),
+                     passes=8, median_s=13.8)
+    assert not P.set_aside(level) and level.passes == 4 and level.set_aside_passes == 4
+    assert level.median_s == pytest.approx(13.3, abs=0.01)
 
 
 def test_set_aside_passes_that_do_not_divide_their_samples_are_refused(tmp_path):

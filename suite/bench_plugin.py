@@ -237,7 +237,7 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
         left = recorder.unsettled()
         if left:
             say(f"still unsettled after {most} passes: {len(left)} of {_cases(len(recorder.repeatable))} "
-                "(their records say so; their medians pool every pass)")
+                "(their records say so)")
 
 
 def _cases(n: int) -> str:

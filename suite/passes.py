@@ -57,18 +57,18 @@ def settled(samples_s: Sequence[float], passes: int, within: float = SETTLED_WIT
 
 
 def set_aside(record: Record, within: float = SETTLED_WITHIN) -> bool:
-    """For a settled record, keep the quiet passes' samples in `record.samples_s` (median, IQR and rounds
-    recomputed from them) and move the other passes' to `record.set_aside_samples_s`. An unsettled record
-    is left as it is, its median that of every pass: its quiet passes could be a slow pair while faster
-    passes agree with nothing. Returns whether the record is settled."""
+    """Keep the quiet passes' samples in `record.samples_s` (median, IQR and rounds recomputed from them)
+    and move the other passes' to `record.set_aside_samples_s`, when the record is settled or, unsettled,
+    when its quiet passes are at least half of its passes (a level most passes share, a lone faster pass
+    unconfirmed). Otherwise the record is left as it is, its median that of every pass: its quiet passes
+    could be a slow pair among passes that agree with nothing. Returns whether the record is settled."""
     passes = record.passes or 1
     medians = pass_medians(record.samples_s, passes)
     if medians is None:
         return True
-    if not settled_medians(medians, within):
-        return False
     quiet = quiet_passes(medians, within)
-    if len(quiet) < passes:
+    is_settled = settled_medians(medians, within)
+    if quiet is not None and (is_settled or 2 * len(quiet) >= passes) and len(quiet) < passes:
         chunks = np.split(np.asarray(record.samples_s, dtype=float), passes)
         kept = [float(s) for i in quiet for s in chunks[i]]
         aside = [float(s) for i in range(passes) if i not in quiet for s in chunks[i]]
@@ -77,4 +77,4 @@ def set_aside(record: Record, within: float = SETTLED_WITHIN) -> bool:
         record.set_aside_samples_s = (record.set_aside_samples_s or []) + aside
         record.set_aside_passes = (record.set_aside_passes or 0) + passes - len(quiet)
         record.median_s, record.iqr_s, record.rounds = float(median), float(q3 - q1), len(kept)
-    return True
+    return is_settled
