@@ -15,8 +15,8 @@ import torch
 import torch._dynamo  # noqa: F401  (once, before pytester runs, which would import it twice)
 
 from suite import allocator, environment, measure, workloads
-from suite import passes as P
 from suite import jacobian as J
+from suite import passes as P
 from suite import results as R
 
 # ------------------------------------------------------------------ peak memory

@@ -17,8 +17,18 @@ import pytest
 
 import suite.report
 from suite.report import compare, read_results, render
-from suite.report.compare import (BROKEN, FEW, IMPROVEMENT, REGRESSION, SAME, STAGE_ONLY, UNSETTLED, UNSTEADY, WRONG,
-                                  smallest_p)
+from suite.report.compare import (
+    BROKEN,
+    FEW,
+    IMPROVEMENT,
+    REGRESSION,
+    SAME,
+    STAGE_ONLY,
+    UNSETTLED,
+    UNSTEADY,
+    WRONG,
+    smallest_p,
+)
 from suite.report_cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, compare_main, report_main
 from suite.results import Environment, Record, Results, write_atomic
 from suite.state import derive_seed

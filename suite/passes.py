@@ -45,7 +45,10 @@ def quiet_passes(medians: Sequence[float], within: float = SETTLED_WITHIN) -> li
 
 def settled_medians(medians: Sequence[float], within: float = SETTLED_WITHIN) -> bool:
     """Whether the fastest pass is among the quiet passes (another pass confirms it)."""
-    quiet = quiet_passes(medians, within)
+    return _confirms_fastest(medians, quiet_passes(medians, within))
+
+
+def _confirms_fastest(medians: Sequence[float], quiet: list[int] | None) -> bool:
     return quiet is not None and min(range(len(medians)), key=lambda i: medians[i]) in quiet
 
 
@@ -67,7 +70,7 @@ def set_aside(record: Record, within: float = SETTLED_WITHIN) -> bool:
     if medians is None:
         return True
     quiet = quiet_passes(medians, within)
-    is_settled = settled_medians(medians, within)
+    is_settled = _confirms_fastest(medians, quiet)
     if quiet is not None and (is_settled or 2 * len(quiet) >= passes) and len(quiet) < passes:
         chunks = np.split(np.asarray(record.samples_s, dtype=float), passes)
         kept = [float(s) for i in quiet for s in chunks[i]]

@@ -26,9 +26,8 @@ each other. Neither fails the comparison.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats
@@ -63,8 +62,8 @@ MISSING_NEW = "not in new run"
 ADDED = "only in new run"
 UNTIMED = "no samples"
 FAILING_FLAGS = frozenset({REGRESSION, BROKEN, WRONG})
-_ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, UNSTEADY, UNSETTLED, STAGE_ONLY, SMALL, MISSING_NEW, ADDED, FEW, UNTIMED,
-          SAME)
+_ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, UNSTEADY, UNSETTLED, STAGE_ONLY, SMALL, MISSING_NEW,
+          ADDED, FEW, UNTIMED, SAME)
 
 
 @dataclass(frozen=True)
@@ -131,15 +130,11 @@ def _median(record: Record) -> float | None:
     return float(np.median(record.samples_s)) if record.samples_s else None
 
 
-def pass_medians(record: Record) -> list[float] | None:
-    """The median of each timing pass's samples, or None for a record of a single pass."""
-    return P.pass_medians(record.samples_s, record.passes or 1)
-
-
 def holds_in_every_pass(base: Record, new: Record, host: float, threshold: float, slower: bool) -> bool:
     """Whether the change (new divided by the host factor, slower or faster) exceeds the threshold in every
     pass of each run against the other run's median; True when either record has a single pass."""
-    base_medians, new_medians = pass_medians(base), pass_medians(new)
+    base_medians = P.pass_medians(base.samples_s, base.passes or 1)
+    new_medians = P.pass_medians(new.samples_s, new.passes or 1)
     if base_medians is None or new_medians is None:
         return True
     new_medians = [m / host for m in new_medians]
@@ -216,14 +211,14 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
         decided.append(Change(key, b, n, flag, ratio, p, float(q)))
     whole = {(c.key, c.flag) for c in decided if c.record.phase in (None, "total")}
     decided = [c if c.flag not in (REGRESSION, IMPROVEMENT) or c.record.phase in (None, "total")
-               or (_whole_key(c), c.flag) in whole else dataclasses.replace(c, flag=STAGE_ONLY) for c in decided]
+               or (_whole_key(c), c.flag) in whole else replace(c, flag=STAGE_ONLY) for c in decided]
     decided.sort(key=lambda c: (_ORDER.index(c.flag), sort_key(c.record)))
     return Comparison(base.environment, new.environment, alpha, threshold, decided, host)
 
 
 def _whole_key(change: Change) -> RowKey:
     """The row key of the whole measurement ('total') that a stage record belongs to."""
-    return row_key(dataclasses.replace(change.record, phase="total"))
+    return row_key(replace(change.record, phase="total"))
 
 
 def _flag_cell(flag: str) -> str:

@@ -102,7 +102,9 @@ def passes_text(record: Record) -> str:
     """How many timing passes the median rests on, and of how many when some were set aside."""
     if not record.passes:
         return ""
-    return f"{record.passes} of {record.passes + record.set_aside_passes}" if record.set_aside_passes else str(record.passes)
+    if not record.set_aside_passes:
+        return str(record.passes)
+    return f"{record.passes} of {record.passes + record.set_aside_passes}"
 
 
 class ReportWriter:
