@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from suite.families import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT, DEVICES, DTYPES
+from suite.registry.families import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT, DEVICES, DTYPES
 from suite.state import derive_seed, preserved_state
 
-pytest_plugins = ["suite.bench_plugin", "pytester"]
+pytest_plugins = ["suite.bench.plugin", "pytester"]
 
 DEVICE_CHOICES = (*DEVICES, "all")
 
@@ -67,10 +67,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("dtype", dtype_params(metafunc.config))
 
 
+def case_identity(item: pytest.Item) -> str:
+    """The case's id with its file named by file name alone, so moving a file between folders of `cases/`
+    keeps its draw."""
+    path, _, rest = item.nodeid.partition("::")
+    return f"cases/{path.rsplit('/', 1)[-1]}::{rest}"
+
+
 @pytest.fixture
 def seed(request: pytest.FixtureRequest) -> int:
     """This case's seed: a function of its own id and --seed only (order- and xdist-independent)."""
-    return derive_seed(request.node.nodeid, request.config.getoption("--seed"))
+    return derive_seed(case_identity(request.node), request.config.getoption("--seed"))
 
 
 @pytest.fixture
@@ -81,7 +88,7 @@ def rng(seed: int) -> np.random.Generator:
 @pytest.fixture(autouse=True)
 def _seeded_torch(request: pytest.FixtureRequest):
     """Seed torch per case inside a forked RNG, so no case sees another's random numbers."""
-    case_seed = derive_seed(request.node.nodeid, request.config.getoption("--seed"))
+    case_seed = derive_seed(case_identity(request.node), request.config.getoption("--seed"))
     with preserved_state(case_seed):
         yield
 

@@ -8,24 +8,24 @@ from collections.abc import Callable, Sequence
 
 
 def _report(argv: Sequence[str]) -> int:
-    from .report_cli import report_main
+    from .cli.report import report_main
     return report_main(argv)
 
 
 def _compare(argv: Sequence[str]) -> int:
-    from .report_cli import compare_main
+    from .cli.report import compare_main
     return compare_main(argv)
 
 
 def _strategies(argv: Sequence[str]) -> int:
-    from .strategies_cli import main as strategies_main
+    from .cli.strategies import main as strategies_main
     return strategies_main(list(argv))
 
 
 def _families(argv: Sequence[str]) -> int:
     argparse.ArgumentParser(prog="python -m suite families",
                             description="List the registered families with their reference.").parse_args(argv)
-    from .families import FAMILIES
+    from .registry.families import FAMILIES
     width = max(len(family.name) for family in FAMILIES)
     for family in FAMILIES:
         print(f"{family.name:<{width}}  {family.reference_name}")
@@ -39,7 +39,7 @@ def _findings(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     from pathlib import Path
 
-    from .findings import write
+    from .report.findings import write
     print(write(Path(args.out)))
     return 0
 

@@ -17,7 +17,7 @@ threshold is flagged only when it holds in every pass: each pass median of the n
 threshold from the base run's median, and each pass median of the base run from the new run's
 (relative to the host factor). Otherwise it is reported as "significant, not in every pass" and does
 not fail the comparison. Likewise a change in a record that did not settle in one of the runs
-(suite.passes: its fastest pass was never confirmed by another, so its median is not a steady figure) is
+(suite.bench.passes: its fastest pass was never confirmed by another, so its median is not a steady figure) is
 "significant, unsettled", and a change in a stage (construct, log_prob, backward, optimizer_step) whose
 whole step did not change the same way is "significant, stage only": the stage breakdown says where a
 change of the whole step comes from, and on its own a stage moves with the cache state the stages leave
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import stats
 
-from suite import passes as P
-from suite.results import Environment, Record, Results
+from suite.bench import passes as P
+from suite.bench.results import Environment, Record, Results
 
 from .fmt import MISSING, fmt_ratio, fmt_time, fmt_verdict, md_escape, verdict_passes
 from .markdown import table

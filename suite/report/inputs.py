@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.results import SCHEMA_VERSION, Results, SchemaError, from_dict
+from suite.bench.results import SCHEMA_VERSION, Results, SchemaError, from_dict
 
 
 class ReportInputError(ValueError):

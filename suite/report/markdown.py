@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from matplotlib.figure import Figure
 
-from suite.results import Record
+from suite.bench.results import Record
 
 from .fmt import MISSING, fmt_bytes, fmt_ratio, fmt_time, fmt_verdict, md_escape
 from .inputs import Source

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from suite.results import GROUPS, PHASES, Record
+from suite.bench.results import GROUPS, PHASES, Record
 
 from .fmt import verdict_passes
 from .inputs import Source

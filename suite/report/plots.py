@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import matplotlib
 from matplotlib.figure import Figure
 
-from suite.results import Record
+from suite.bench.results import Record
 
 from .fmt import fmt_time, verdict_passes
 from .model import STEP_PHASES, TOTAL_PHASES, sort_key

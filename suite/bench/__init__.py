@@ -1,0 +1,1 @@
+"""Benchmarks: the pytest plugin, measurement, timing passes and the results file."""

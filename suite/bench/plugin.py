@@ -1,0 +1,464 @@
+"""pytest plugin for `pytest --benchmark`: timed benchmark cases, a separate memory pass, results.json.
+
+Without ``--benchmark`` every case marked ``benchmark`` runs its body once, untimed, as a smoke
+test (pytest-benchmark is disabled). With it, only those cases run, one process at a time (xdist
+is refused: parallel workers share the cores being measured; the child processes below run one
+after another), torch's intra-op thread count is pinned
+(``--bench-threads``, default 1), and each measurement becomes a record of
+``<bench-dir>/<environment id>/results.json``, rewritten atomically as the run goes and at its end,
+after which ``suite.report.render`` writes the report beside it when that module is present
+(suite.bench.recorder). The C allocator is set for steady timings (``--bench-allocator``, suite.bench.allocator).
+
+Every case is timed in ``--bench-passes`` passes over the whole run (default 3): the first by
+pytest-benchmark in this process, which picks the rounds and iterations; each later pass in a fresh
+child process, which repeats those rounds (and the stage breakdown) and whose samples are added to
+the case's record. A case's median then pools moments minutes apart and processes with their own
+memory layout, rather than one fraction of a second in one process, which a burst of load on a
+shared host or the placement of one process's buffers can skew by 10-20% (suite.bench.children).
+
+A CPU case marked ``isolated`` (the Jacobians whose memory grows with N^2 or N*d) runs in a child
+pytest process under a resident-memory limit (three quarters of the memory available when it
+starts) and a time limit (``--bench-case-timeout``): passing either is recorded as ``oom`` or
+``timeout`` and the run goes on (suite.bench.children, suite.bench.isolation).
+
+Cases use the ``bench`` fixture (:class:`Bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from suite.bench import allocator, environment, measure
+from suite.bench import results as R
+from suite.bench.children import Child, foregone, repeat_pass
+from suite.bench.recorder import Recorder
+from suite.registry.families import dtype_name
+
+RECORDER = pytest.StashKey["Recorder"]()
+# One intra-op thread: comparable across machines, and free of the stalls a parallel region suffers
+# when another process takes one of its cores.
+DEFAULT_THREADS = 1
+DEFAULT_DIR = "reports"
+DEFAULT_PASSES = 3
+DEFAULT_MAX_PASSES = 8
+# A call slower than this is timed in LONG_CALL_ROUNDS rounds instead of pytest-benchmark's calibration.
+LONG_CALL_S = 1.0
+LONG_CALL_ROUNDS = 3
+# A call slower than this is timed in one round.
+VERY_LONG_CALL_S = 20.0
+DEFAULT_CASE_TIMEOUT_S = 300.0
+MAX_PHASE_ROUNDS = 50
+# Without --benchmark a case body runs once at sizes up to this; larger sizes change only its timing.
+SMOKE_MAX_SIZE = 100
+# pytest-benchmark settings for --benchmark unless given on the command line: rounds of at least
+# 1 ms (several calls per round below that), about 0.1 s per case and pass, at least 5 rounds.
+BENCHMARK_DEFAULTS = {
+    "benchmark_min_time": ("--benchmark-min-time", "0.001"),
+    "benchmark_max_time": ("--benchmark-max-time", "0.1"),
+    "benchmark_min_rounds": ("--benchmark-min-rounds", 5),
+    "benchmark_columns": ("--benchmark-columns", ["median", "iqr", "rounds", "iterations"]),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("distsuite")
+    group.addoption(
+        "--benchmark",
+        action="store_true",
+        default=False,
+        help="run only the timed benchmark cases and write reports/<environment-id>/",
+    )
+    group.addoption("--bench-threads", type=int, default=DEFAULT_THREADS,
+                    help=f"torch intra-op threads during --benchmark, recorded (default: {DEFAULT_THREADS})")
+    group.addoption("--bench-passes", type=int, default=DEFAULT_PASSES,
+                    help=f"passes over the benchmark cases whose samples are pooled (default: {DEFAULT_PASSES})")
+    group.addoption("--bench-max-passes", type=int, default=None,
+                    help="further passes, over only the cases whose passes disagree, up to this many passes in all "
+                         f"(default: {DEFAULT_MAX_PASSES}, or --bench-passes if that is more)")
+    group.addoption("--bench-case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT_S,
+                    help="seconds an isolated case may run in its child process before it is stopped and "
+                         f"recorded as timeout (default: {DEFAULT_CASE_TIMEOUT_S:g})")
+    group.addoption("--bench-memory-limit", type=float, default=None, metavar="GiB",
+                    help="resident memory an isolated case's child process may use before it is stopped and "
+                         "recorded as oom (default: 3/4 of the memory available when it starts)")
+    group.addoption("--bench-allocator", choices=allocator.CHOICES, default=allocator.STEADY,
+                    help="C allocator during --benchmark: steady (fixed glibc thresholds: large blocks reused, "
+                         "not page-faulted anew on every call) or system (its defaults); recorded (default: steady)")
+    group.addoption("--bench-child", action="store_true", default=False, help=argparse.SUPPRESS)
+    group.addoption("--bench-repeat", default=None, help=argparse.SUPPRESS)
+    group.addoption("--bench-dir", default=DEFAULT_DIR,
+                    help=f"folder for <environment-id>/results.json, relative to the root (default: {DEFAULT_DIR})")
+
+
+def benchmark_mode(config: pytest.Config) -> bool:
+    return bool(config.getoption("--benchmark"))
+
+
+def _given(config: pytest.Config, flag: str) -> bool:
+    return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
+
+
+def _xdist_active(config: pytest.Config) -> bool:
+    return bool(hasattr(config, "workerinput") or config.getoption("numprocesses", None)
+                or config.getoption("dist", "no") != "no")
+
+
+MARKERS = {
+    "cpu_slow": "benchmark size for the slow tier on the CPU (default tier on a GPU)",
+    "gpu_only": "benchmark size run on a GPU only (skipped on the CPU)",
+    "timed_only": "benchmark case too costly for the untimed smoke run (torch.compile): runs with --benchmark",
+    "isolated": "CPU benchmark case timed in a child process under a memory and a time limit",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    if not benchmark_mode(config):
+        if not _given(config, "--benchmark-enable"):
+            config.option.benchmark_disable = True
+        return
+    if _given(config, "--benchmark-disable") or _given(config, "--benchmark-skip"):
+        raise pytest.UsageError("--benchmark times the benchmark cases; it cannot be combined with "
+                                "--benchmark-disable or --benchmark-skip")
+    if _xdist_active(config):
+        raise pytest.UsageError("--benchmark runs in a single process (benchmarks are disabled under xdist); "
+                                "drop -n/--dist")
+    if config.getoption("--device", "all") == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError(
+            f"--benchmark --device cuda: no CUDA device (torch.cuda.is_available() is False; torch "
+            f"{torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); use --device cpu")
+    threads = config.getoption("--bench-threads")
+    if threads < 1:
+        raise pytest.UsageError(f"--bench-threads must be at least 1; got {threads}")
+    for flag in ("--bench-case-timeout", "--bench-memory-limit"):
+        value = config.getoption(flag)
+        if value is not None and value <= 0:
+            raise pytest.UsageError(f"{flag} must be positive; got {value:g}")
+    if config.getoption("--bench-passes") < 1:
+        raise pytest.UsageError(f"--bench-passes must be at least 1; got {config.getoption('--bench-passes')}")
+    if max_passes(config) < config.getoption("--bench-passes"):
+        raise pytest.UsageError(f"--bench-max-passes ({max_passes(config)}) must be at least --bench-passes "
+                                f"({config.getoption('--bench-passes')})")
+    torch.set_num_threads(threads)
+    allocator_setting = allocator.configure(config.getoption("--bench-allocator"))
+    for name, (flag, value) in BENCHMARK_DEFAULTS.items():
+        if not _given(config, flag):
+            setattr(config.option, name, value)
+    recorder = Recorder(environment.capture(torch.get_num_threads(), allocator=allocator_setting),
+                        config.rootpath / config.getoption("--bench-dir"),
+                        render_report=not config.getoption("--bench-child"))
+    plan = config.getoption("--bench-repeat")
+    if plan is not None:
+        recorder.start_repeat(Path(plan))
+    config.stash[RECORDER] = recorder
+
+
+def max_passes(config: pytest.Config) -> int:
+    given = config.getoption("--bench-max-passes")
+    return max(DEFAULT_MAX_PASSES, config.getoption("--bench-passes")) if given is None else given
+
+
+def _params_of(item: pytest.Item) -> dict:
+    return getattr(getattr(item, "callspec", None), "params", {})
+
+
+def _device_of(item: pytest.Item) -> str:
+    return measure.device_type(_params_of(item).get("device", "cpu"))
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], drop: Callable[[pytest.Item], bool]) -> None:
+    kept = [item for item in items if not drop(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if drop(item)])
+        items[:] = kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tiers from the MARKERS; with --benchmark only benchmark cases, each timed with its device's clock
+    (measure.timer_for: thread CPU time on a one-thread CPU, synchronised wall clock on CUDA)."""
+    timed = benchmark_mode(config)
+    if not timed:
+        _deselect(config, items, lambda item: _params_of(item).get("size", 0) > SMOKE_MAX_SIZE)
+    for item in items:
+        on_cpu = _device_of(item) == "cpu"
+        if on_cpu and item.get_closest_marker("cpu_slow"):
+            item.add_marker(pytest.mark.slow)
+        if on_cpu and item.get_closest_marker("gpu_only"):
+            item.add_marker(pytest.mark.skip(reason="a size for GPUs only"))
+        if not timed and item.get_closest_marker("timed_only"):
+            item.add_marker(pytest.mark.skip(reason="too costly untimed (torch.compile): runs with --benchmark"))
+    if not timed:
+        return
+    _deselect(config, items, lambda item: item.get_closest_marker("benchmark") is None)
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is not None and recorder.pass_number > 1:
+        _deselect(config, items, lambda item: item.nodeid not in recorder.repeatable)
+    for item in items:
+        item.add_marker(pytest.mark.benchmark(timer=measure.timer_for(_device_of(item))), append=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    """After pytest's own pass, the further timing passes (--bench-passes), each in a fresh child
+    process over the cases that were timed; its samples are pooled into this run's records. Then, up to
+    --bench-max-passes, passes over only the cases whose passes do not yet agree (suite.bench.passes.settled)."""
+    yield
+    recorder = session.config.stash.get(RECORDER, None)
+    if recorder is None or recorder.pass_number > 1 or session.shouldfail or session.shouldstop:
+        return
+    if not recorder.repeatable:
+        return
+    passes, most = session.config.getoption("--bench-passes"), max_passes(session.config)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    options = _child_options(session.config, session.config.getoption("--device", None),
+                             session.config.getoption("--dtype", None))
+
+    def say(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"distsuite: {line}")
+
+    for number in range(2, most + 1):
+        cases = recorder.repeatable if number <= passes else recorder.unsettled()
+        if not cases:
+            break
+        why = "" if number <= passes else " whose passes disagree"
+        say(f"timing pass {number} of {passes if number <= passes else f'at most {most}'} in a fresh process "
+            f"over {_cases(len(cases))}{why}")
+        repeat_pass(recorder, number, cases, options, session.config.rootpath)
+    if passes > 1:
+        left = recorder.unsettled()
+        if left:
+            say(f"still unsettled after {most} passes: {len(left)} of {_cases(len(recorder.repeatable))} "
+                "(their records say so)")
+
+
+def _cases(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
+
+
+def _child_options(config: pytest.Config, device: str | None, dtype: str | None) -> list[str]:
+    """pytest options for a child process that times cases as this run does."""
+    options = ["-p", __name__, "--benchmark", "--bench-child", "--bench-passes", "1", "-m", "slow or not slow",
+               "-p", "no:cacheprovider", "-q", "--bench-threads", str(config.getoption("--bench-threads")),
+               "--bench-allocator", config.getoption("--bench-allocator")]
+    for flag, value in (("--seed", config.getoption("--seed", None)), ("--device", device), ("--dtype", dtype)):
+        if value is not None and _has_option(config, flag):
+            options += [flag, str(value)]
+    for name, (flag, _) in BENCHMARK_DEFAULTS.items():
+        value = getattr(config.option, name)
+        if not isinstance(value, list):
+            options.append(f"{flag}={value}")
+    return options
+
+
+def _has_option(config: pytest.Config, flag: str) -> bool:
+    try:
+        config.getoption(flag)
+    except ValueError:
+        return False
+    return True
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    recorder = session.config.stash.get(RECORDER, None)
+    if recorder is not None:
+        recorder.finish()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is None:
+        return
+    terminalreporter.write_sep("-", "distsuite benchmark")
+    for line in recorder.summary():
+        terminalreporter.write_line(line)
+
+
+def _child_for(item: pytest.Item) -> Child:
+    """How to run an isolated case in its own process, with this run's options."""
+    config = item.config
+    limit = config.getoption("--bench-memory-limit")
+    return Child(item.nodeid, _child_options(config, "cpu", None), config.rootpath,
+                 config.getoption("--bench-case-timeout"), None if limit is None else int(limit * 2**30))
+
+
+class Bench:
+    """What a benchmark case calls: time (pytest-benchmark), break down, measure memory, record.
+
+    Outside --benchmark it runs the body once, untimed, and records nothing. With a `child`, a CPU
+    case is measured by a child process running the same case (see Child and suite.bench.isolation).
+    """
+
+    def __init__(self, case_id: str, benchmark, recorder: Recorder | None, child: Child | None = None,
+                 watched: bool = False):
+        self.case_id = case_id
+        self.benchmark = benchmark
+        self.recorder = recorder
+        self.child = child
+        # Measured in a watched child process: by `child` here, or this is that child.
+        self.watched = watched or child is not None
+
+    @property
+    def timed(self) -> bool:
+        return self.recorder is not None
+
+    def check_memory(self, estimated_bytes: int, device: str | torch.device, **fields: Any) -> None:
+        """Record `oom` and skip the case, unrun, when its estimated memory exceeds measure.memory_budget.
+
+        An isolated CPU case is not judged by its estimate: its child's measured memory is the guard."""
+        if self.watched and measure.device_type(device) == "cpu":
+            return
+        budget = measure.memory_budget(device)
+        if estimated_bytes > budget:
+            base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
+                        dtype=dtype_name(fields["dtype"]))
+            self._fail(measure.Outcome(measure.OOM, error=f"estimated {estimated_bytes / 2**30:.1f} GiB exceeds "
+                                       f"the budget of {budget / 2**30:.1f} GiB (half the free memory); not run"),
+                       base, None, errors_are_data=True)
+
+    def run(self, fn: Callable[[], Any], device: str | torch.device, *, verdict: Any = None,
+            errors_are_data: bool = False, **fields: Any) -> Any:
+        """Measure fn(); `fields` are the record's group, method, dtype, size, family, dim, validate, compiled."""
+        return self.run_stages([("total", lambda _: fn())], device, breakdown=False, verdict=verdict,
+                               errors_are_data=errors_are_data, **fields)
+
+    def run_stages(self, stages: Sequence[measure.Stage], device: str | torch.device, *, breakdown: bool = True,
+                   verdict: Any = None, errors_are_data: bool = False, **fields: Any) -> Any:
+        """Measure a pipeline of stages (see measure.time_stages): the whole by pytest-benchmark and,
+        with `breakdown`, each stage in its own records (phase = the stage's name).
+
+        An out-of-memory failure becomes an `oom` record and skips the case with that message; with
+        `errors_are_data` any other failure becomes an `error` (or `unsupported`) record likewise,
+        else the case fails. `verdict` is a string or a function of the first call's result.
+        Returns that result.
+        """
+        base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
+                    dtype=dtype_name(fields["dtype"]))
+        phase = "total" if breakdown else None
+
+        def call() -> Any:
+            return measure.run_stages(stages)
+
+        if self.timed and self.child is not None and measure.device_type(device) == "cpu":
+            return self._run_in_child(base, phase, errors_are_data)
+        clock = measure.timer_for(device)
+        start = clock()
+        first = measure.guarded(call, device)
+        first_s = clock() - start
+        if not first.ok:
+            self._fail(first, base, phase, errors_are_data)
+        if not self.timed:
+            self.benchmark(lambda: None)
+            return first.value
+        if self.recorder.pass_number > 1:
+            self._repeat(call, device, phase, stages if breakdown else ())
+            return first.value
+        text = verdict(first.value) if callable(verdict) else verdict
+        long_call = first_s > LONG_CALL_S
+        try:
+            if long_call:
+                rounds = 1 if first_s > VERY_LONG_CALL_S else LONG_CALL_ROUNDS
+                self.benchmark.pedantic(call, rounds=rounds, iterations=1)
+            else:
+                self.benchmark(call)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            self._fail(measure.failure(exc, device), base, phase, errors_are_data)
+        stats = self.benchmark.stats.stats
+        records = [R.Record(**base, phase=phase, median_s=float(stats.median), iqr_s=float(stats.iqr),
+                            rounds=int(stats.rounds), samples_s=R.rounded(stats.data), passes=1, verdict=text)]
+        if breakdown:
+            rounds = min(int(stats.rounds), MAX_PHASE_ROUNDS)
+            for name, timing in measure.time_stages(stages, device, rounds, warmup=0).items():
+                if name != "total":
+                    records.append(R.Record(**base, phase=name, median_s=timing.median_s, iqr_s=timing.iqr_s,
+                                            rounds=timing.rounds, samples_s=R.rounded(timing.samples_s), passes=1,
+                                            verdict=text))
+        if long_call and measure.device_type(device) == "cpu":
+            # The CPU profiler keeps an event per allocation: a call this long can need gigabytes of events.
+            records[0].error = f"memory pass skipped: a CPU call over {LONG_CALL_S:g} s"
+        else:
+            memory = measure.guarded(lambda: measure.peak_memory(call, device), device)
+            if memory.ok:
+                records[0].peak_bytes = memory.value.peak_bytes
+            else:
+                records[0].error = f"memory pass: {memory.error}"
+        self.recorder.add(records)
+        self.recorder.repeatable[self.case_id] = (int(stats.rounds), int(self.benchmark.stats.iterations))
+        return first.value
+
+    def _repeat(self, call: Callable[[], Any], device: str | torch.device, phase: str | None,
+                stages: Sequence[measure.Stage]) -> None:
+        """A later timing pass: the first pass's rounds and iterations, samples pooled into its record;
+        with `stages`, the stage breakdown too."""
+        # Timed here, not by pytest-benchmark: mark its fixture used so that it does not warn.
+        self.benchmark._mode = "distsuite timing pass"
+        rounds, iterations = self.recorder.repeatable[self.case_id]
+        samples = measure.time_calls(call, device, rounds, iterations)
+        self.recorder.repeated_samples(self.case_id, phase, samples)
+        if stages:
+            timings = measure.time_stages(stages, device, min(rounds, MAX_PHASE_ROUNDS), warmup=0)
+            for name, timing in timings.items():
+                if name != "total":
+                    self.recorder.repeated_samples(self.case_id, name, timing.samples_s)
+
+    def _run_in_child(self, base: dict, phase: str | None, errors_are_data: bool) -> None:
+        """Measure this case in a watched child and take its records; a child stopped for memory or
+        time becomes an `oom` or `timeout` record, one that crashed an `error` record."""
+        self.benchmark._mode = "distsuite child process"  # the child times it; no unused-fixture warning
+        not_run = foregone(self.recorder, base, self.child.timeout_s)
+        if not_run is not None:
+            self._fail(not_run, base, phase, errors_are_data=True)
+        result = self.child.run(self.recorder.problems)
+        if result.outcome is not None:
+            self._fail(result.outcome, base, phase,
+                       errors_are_data=errors_are_data or result.outcome.status != measure.ERROR)
+        self.recorder.add(result.records)
+        failed = [r for r in result.records if r.status != measure.OK]
+        if failed:
+            pytest.skip(f"{failed[0].status}: {failed[0].error}")
+        if result.run.returncode != 0:
+            pytest.fail(f"the case failed in its child process:\n{result.run.output}")
+
+    def _fail(self, outcome: measure.Outcome, base: dict, phase: str | None, errors_are_data: bool) -> None:
+        if self.timed and self.recorder.pass_number > 1:
+            # The first pass's record stands; a case that stops working in a later pass is reported.
+            self.recorder.problems.append(f"pass {self.recorder.pass_number}: {self.case_id}: {outcome.status}: "
+                                          f"{outcome.error}")
+            pytest.skip(f"pass {self.recorder.pass_number}: {outcome.status}: {outcome.error}")
+        if self.timed:
+            self.recorder.add([R.Record(**base, phase=phase, status=outcome.status, error=outcome.error)])
+        if outcome.status == measure.OOM:
+            pytest.skip(f"out of memory at size {base['size']} on {base['device']}: {outcome.error}")
+        if outcome.status == measure.ERROR and not errors_are_data:
+            raise outcome.exception
+        pytest.skip(f"{outcome.status}: {outcome.error}")
+
+
+@pytest.fixture
+def recorder(request: pytest.FixtureRequest) -> Recorder | None:
+    """The run's Recorder under --benchmark, else None."""
+    return request.config.stash.get(RECORDER, None)
+
+
+@pytest.fixture
+def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
+    """Time, break down, measure memory and record a benchmark case (see Bench).
+
+    The case runs with the pinned thread count (--bench-threads) in the untimed smoke run too.
+    """
+    config = request.config
+    recorder = config.stash.get(RECORDER, None)
+    isolated = (recorder is not None and request.node.get_closest_marker("isolated") is not None
+                and _device_of(request.node) == "cpu")
+    in_child = config.getoption("--bench-child")
+    with measure.pinned_threads(config.getoption("--bench-threads")):
+        yield Bench(request.node.nodeid, benchmark, recorder, _child_for(request.node) if isolated and not in_child
+                    else None, watched=isolated and in_child)

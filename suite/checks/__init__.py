@@ -1,0 +1,1 @@
+"""Checks: pure functions that compare torch.distributions against a float64 reference."""

@@ -1,0 +1,373 @@
+"""rsample gradients: the pathwise derivative against a float64 reference, unbiasedness, and flow.
+
+* pathwise: every draw's derivative along a random parameter direction V, compared draw by draw with
+  - REPLAY (explicit transforms): central differences of the same draws, the noise replayed from
+    the same seed at theta +- hV;
+  - IMPLICIT (implicit reparameterisation): dx/dtheta = -(dF/dtheta)(x) / p(x), F the scipy reference
+    cdf (its sf above the median), dF/dtheta by central differences in float64;
+  - MARGINAL: the implicit rule on a coordinate whose law is known and whose derivative along one
+    parameter component depends on that coordinate alone (PATHWISE table);
+  - STRAIGHT_THROUGH (discrete families with rsample): the derivative of the mean, by central differences.
+  It runs in float64, where the references are exact to far below PATHWISE_TOLERANCE.
+* unbiasedness: the Monte Carlo gradient of E[f(y)], f(y) = atan((y - c) / s) bounded (so heavy tails
+  give a finite variance), y each projection of `suite.checks.sampling.projections`, against the derivative of
+  E[f(y)] = int_0^1 f(ppf_theta(q)) dq (Gauss-Legendre, central differences in theta). Independent batches
+  give a one-sample t-test (scipy.stats.ttest_1samp); the check shares the run's false-positive budget
+  (suite.checks.sampling.ALPHA).
+* flow: every floating parameter gets a finite, not identically zero gradient through rsample();
+  sample() is detached and rsample() is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats
+
+from suite.checks import sampling as S
+from suite.registry.families import Family, ParamDict, Tolerance, round_to
+
+REPLAY, IMPLICIT, MARGINAL, STRAIGHT_THROUGH = "replay", "implicit", "marginal", "straight-through"
+CONDITIONAL = "conditional"  # the draw depends on more than one noise variable along this parameter: the
+# pathwise derivative is defined only in expectation given x, so only the unbiasedness check applies.
+
+# Family -> parameter -> how its pathwise derivative is referenced, where the registry's reparam
+# ('explicit' -> REPLAY, 'implicit' -> IMPLICIT, discrete -> STRAIGHT_THROUGH) does not say it.
+PATHWISE: dict[str, dict[str, str]] = {
+    # loc + scale * z / sqrt(chi2 / df): df moves a normal and a gamma; loc and scale act by an affine map.
+    "StudentT": {"df": CONDITIONAL, "loc": REPLAY, "scale": REPLAY},
+    "FisherSnedecor": {"df1": CONDITIONAL, "df2": CONDITIONAL},  # a ratio of two gammas
+    "Wishart": {"df": CONDITIONAL, "covariance_matrix": REPLAY},  # Bartlett: chi2 diagonal, normal below
+    "Dirichlet": {"concentration": MARGINAL},  # x_i ~ Beta(a_i, sum a - a_i); along a_i, dx_i depends on x_i
+}
+
+_WISHART_BACKWARD = ("Wishart.rsample(sample_shape) with a non-empty sample_shape: backward raises 'modified by "
+                     "an inplace operation' for any df (the singular-sample correction tests support.check(sample) "
+                     "without negating it, so it redraws every sample and writes it in place; torch 2.13.0)")
+_CB_BAND = ("ContinuousBernoulli.rsample: d x / d probs is exactly 0 for probs in (0.499, 0.501] (icdf returns u "
+            "there); at probs=0.50067 the reference d/dprobs E[atan((x-c)/s)] is 0.362, torch's Monte Carlo 0")
+# Family -> check ("flow", "pathwise:<parameter>", "unbiasedness", optionally "/<dtype>") -> the measured deviation.
+# The unbiasedness deviations are seen at the parameter sets the default --seed draws for that case.
+KNOWN_DEVIATIONS: dict[str, dict[str, str]] = {
+    "Wishart": {"flow": _WISHART_BACKWARD, "unbiasedness": _WISHART_BACKWARD},
+    "ContinuousBernoulli": {"unbiasedness/float64": _CB_BAND},
+}
+
+
+def known_deviation(family: Family, check: str, dtype: torch.dtype | None = None) -> str | None:
+    table = KNOWN_DEVIATIONS.get(family.name, {})
+    return (dtype is not None and table.get(f"{check}/{str(dtype).removeprefix('torch.')}")) or table.get(check)
+
+
+PATHWISE_SETS = 4
+PATHWISE_DRAWS = 50  # per parameter set
+FD_STEP = 1e-6  # relative central-difference step for REPLAY and IMPLICIT
+# |torch - reference| <= atol * mean|reference| + rtol * |reference| + (rounding in the central difference),
+# per draw. IMPLICIT/MARGINAL: the accuracy PyTorch's own tests demand of its implicit-gradient approximations
+# (5e-4 Gamma, 1e-3 Beta and Dirichlet, test_distributions.py); REPLAY: the central difference's own accuracy.
+FD_ROUNDING = 100 * np.finfo(np.float64).eps  # relative error of a float64 draw or reference cdf value
+PATHWISE_TOLERANCE = {REPLAY: Tolerance(rtol=1e-6, atol=1e-7), STRAIGHT_THROUGH: Tolerance(rtol=1e-6, atol=1e-7),
+                      IMPLICIT: Tolerance(rtol=1e-3, atol=1e-4), MARGINAL: Tolerance(rtol=1e-3, atol=1e-4)}
+
+UNBIASED_SETS = 3
+BATCHES = 100
+DRAWS_PER_BATCH = 500
+QUADRATURE_NODES = 200
+RESOLUTION = 1e3  # f's spread is at least this many ulps of its centre
+MOMENT_CHANGE = 1e-6  # central-difference step: moves E[f] (f within +-pi/2) by about this much
+
+Build = Callable[[dict], torch.distributions.Distribution]
+
+
+@dataclass(frozen=True)
+class GradResult:
+    family: str
+    check: str
+    passed: bool
+    detail: str
+    pvalue: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.check}: {'ok' if self.passed else 'FAILED'}: {self.detail}"
+
+
+def _floating(params: ParamDict) -> list[str]:
+    return [name for name, value in params.items() if not isinstance(value, int)]
+
+
+def default_build(family: Family, validate_args: bool = False) -> Build:
+    """Build from tensors that may require grad."""
+    return lambda tensors: family.from_tensors(tensors, validate_args)
+
+
+def _tile(params: ParamDict, times: int) -> ParamDict:
+    """Parameter sets repeated `times` over the leading axis; 0-d (shared) parameters stay shared."""
+    return {k: v if isinstance(v, int) or np.ndim(v) == 0 else np.tile(v, (times,) + (1,) * (np.ndim(v) - 1))
+            for k, v in params.items()}
+
+
+def _tensors(params: ParamDict, dtype: torch.dtype, device, grad: bool = False) -> dict:
+    out = {}
+    for name, value in params.items():
+        if isinstance(value, int):
+            out[name] = value
+        else:
+            out[name] = torch.tensor(np.asarray(value), dtype=dtype, device=device, requires_grad=grad)
+    return out
+
+
+def direction(rng: np.random.Generator, value: np.ndarray) -> np.ndarray:
+    """A random perturbation direction scaled like the parameter; symmetric for symmetric matrices."""
+    value = np.asarray(value, dtype=float)
+    v = rng.normal(size=value.shape)
+    if value.ndim >= 2 and value.shape[-1] == value.shape[-2] and np.allclose(value, np.swapaxes(value, -1, -2)):
+        v = (v + np.swapaxes(v, -1, -2)) / 2
+        diag = np.sqrt(np.abs(np.diagonal(value, axis1=-2, axis2=-1)))
+        return v * diag[..., :, None] * diag[..., None, :]
+    return v * np.maximum(np.abs(value), 1e-3)
+
+
+def _shift(params: ParamDict, name: str, step: np.ndarray) -> ParamDict:
+    return {**params, name: params[name] + step}
+
+
+def pathwise_method(family: Family, name: str) -> str:
+    if name in PATHWISE.get(family.name, {}):
+        return PATHWISE[family.name][name]
+    if family.discrete:
+        return STRAIGHT_THROUGH
+    return REPLAY if family.reparam == "explicit" else IMPLICIT
+
+
+def pathwise_parameters(family: Family) -> list[str]:
+    """The floating parameters whose rsample derivative has a draw-by-draw reference."""
+    params = family.make_params(np.random.default_rng(0), 1)
+    return [name for name in _floating(params) if pathwise_method(family, name) != CONDITIONAL]
+
+
+def _event_sum(t: torch.Tensor, event_dim: int) -> torch.Tensor:
+    return t.sum(tuple(range(-event_dim, 0))) if event_dim else t
+
+
+def _directional(grad: torch.Tensor | None, v: np.ndarray, rows: int) -> np.ndarray:
+    """<grad_row, v_row> for each row; a shared (0-d) parameter gives one total."""
+    if grad is None:
+        return np.zeros(rows if np.ndim(v) else 1)
+    product = grad.detach().double().cpu().numpy() * v
+    return product.reshape(rows, -1).sum(-1) if np.ndim(v) else np.atleast_1d(product)
+
+
+def _compare(ours: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
+             rounding: np.ndarray | float = 0.0) -> tuple[bool, str]:
+    scale = np.mean(np.abs(reference))
+    error = np.abs(ours - reference)
+    allowed = tolerance.atol * scale + tolerance.rtol * np.abs(reference) + rounding
+    finite = np.isfinite(ours) & np.isfinite(reference)
+    worst = int(np.argmax(np.where(finite, error / np.maximum(allowed, 1e-300), np.inf)))
+    ok = bool(np.all(finite) and np.all(error <= allowed))
+    relative = error[worst] / max(abs(reference[worst]), 1e-300)
+    return ok, (f"worst draw {worst}: torch {ours[worst]:.10g}, reference {reference[worst]:.10g} "
+                f"(relative error {relative:.3g}; {tolerance}, scale {scale:.3g})")
+
+
+def pathwise(family: Family, name: str, device: str | torch.device, rng: np.random.Generator,
+             build: Build | None = None) -> GradResult:
+    """Every draw's rsample derivative along a random direction of `name`, against the reference (float64)."""
+    method = pathwise_method(family, name)
+    build = build or default_build(family)
+    dtype = torch.float64
+    params = _tile(family.make_params(rng, PATHWISE_SETS), PATHWISE_DRAWS)
+    rows = PATHWISE_SETS * PATHWISE_DRAWS
+    v = direction(rng, params[name])
+    seed = int(rng.integers(2**31))
+
+    def draw(p: ParamDict, grad: bool) -> tuple[dict, torch.Tensor]:
+        tensors = _tensors(p, dtype, device, grad)
+        torch.manual_seed(seed)
+        return tensors, build(tensors).rsample()
+
+    tensors, x = draw(params, True)
+    leaf = tensors[name]
+    weights = torch.as_tensor(rng.normal(size=tuple(x.shape)), dtype=dtype, device=x.device)
+    h = FD_STEP
+    rounding = 0.0
+    if method == MARGINAL:
+        ours, reference = _marginal(family, params, name, leaf, x, rng)
+    else:
+        (grad,) = torch.autograd.grad(_event_sum(weights * x, family.event_dim).sum(), leaf, allow_unused=True)
+        ours = _directional(grad, v, rows)
+        w = weights.cpu().numpy()
+        if method == REPLAY:
+            plus = draw(_shift(params, name, h * v), False)[1].detach().double().cpu().numpy()
+            minus = draw(_shift(params, name, -h * v), False)[1].detach().double().cpu().numpy()
+            reference = _event_sum_np(w * (plus - minus) / (2 * h), family.event_dim)
+            rounding = (FD_ROUNDING * _event_sum_np(np.abs(w) * (np.abs(plus) + np.abs(minus)), family.event_dim)
+                        / (2 * h))
+            if not np.ndim(v):
+                reference, rounding = np.atleast_1d(reference.sum()), rounding.sum()
+        elif method == STRAIGHT_THROUGH:
+            mean = lambda p: family.reference(p).mean()  # noqa: E731
+            reference = _event_sum_np(w * (mean(_shift(params, name, h * v)) - mean(_shift(params, name, -h * v)))
+                                      / (2 * h), family.event_dim)
+        else:
+            law_at = lambda p: S.Law.reference(family.reference(p))  # noqa: E731
+            reference = w * _implicit_derivative(law_at, params, name, h * v, x.detach().double().cpu().numpy()) / h
+    ok, detail = _compare(ours, reference, PATHWISE_TOLERANCE[method], rounding)
+    return GradResult(family.name, f"pathwise d rsample / d {name} ({method})", ok, detail)
+
+
+def _event_sum_np(a: np.ndarray, event_dim: int) -> np.ndarray:
+    return a.sum(tuple(range(-event_dim, 0))) if event_dim else a
+
+
+def _implicit_derivative(law_at: Callable[[ParamDict], S.Law], params: ParamDict, name: str,
+                         step: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """-(F(theta + step) - F(theta - step))(y) / (2 p(y)): |step| times the implicit derivative, the cdf or
+    sf (whichever is smaller) differenced in float64."""
+    base = law_at(params)
+    upper = base.cdf(y[None])[0] > 0.5
+    plus, minus = law_at(_shift(params, name, step)), law_at(_shift(params, name, -step))
+    d_cdf = np.where(upper, -(plus.sf(y[None])[0] - minus.sf(y[None])[0]),
+                     plus.cdf(y[None])[0] - minus.cdf(y[None])[0]) / 2
+    return -d_cdf / base.pdf(y[None])[0]
+
+
+def _marginal(family: Family, params: ParamDict, name: str, leaf: torch.Tensor, x: torch.Tensor,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """For each coordinate i with a known law: d x_i / d theta_i (times |theta_i|) against the implicit rule."""
+    ours, reference = [], []
+    y = x.detach().double().cpu().numpy()
+    for i, projection in enumerate(S.projections(family, params, rng)):
+        (grad,) = torch.autograd.grad(x[..., i].sum(), leaf, retain_graph=True)
+        size = np.abs(params[name][..., i])
+        ours.append(grad[..., i].detach().double().cpu().numpy() * size)
+        unit = np.zeros_like(params[name])
+        unit[..., i] = size
+        reference.append(_implicit_derivative(projection.law, params, name, FD_STEP * unit, y[..., i]) / FD_STEP)
+    return np.concatenate(ours), np.concatenate(reference)
+
+
+# ---- unbiasedness ------------------------------------------------------------------------------------
+
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    nodes, weights = np.polynomial.legendre.leggauss(n)
+    return (nodes + 1) / 2, weights / 2
+
+
+def _bounded(y, centre, spread):
+    return torch.atan((y - centre) / spread) if isinstance(y, torch.Tensor) else np.arctan((y - centre) / spread)
+
+
+def expected_bounded(law: S.Law, centre: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """E[atan((y - c) / s)] = int_0^1 atan((ppf(q) - c) / s) dq, per parameter set."""
+    q, w = _gauss_legendre(QUADRATURE_NODES)
+    y = law.ppf(q[:, None] * np.ones((1, centre.shape[0])))
+    return (w[:, None] * _bounded(y, centre, spread)).sum(0)
+
+
+def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np.random.Generator,
+                 build: Build | None = None, alpha: float = S.ALPHA, batches: int = BATCHES,
+                 draws: int = DRAWS_PER_BATCH) -> GradResult:
+    """Monte Carlo gradients of E[sum_j atan((y_j - c_j) / s_j)] over independent batches, each parameter
+    along a random direction, against the reference derivative (one-sample t-test per parameter and set)."""
+    build = build or default_build(family)
+    n = UNBIASED_SETS
+    params = family.make_params(rng, n)
+    seen = round_to(params, dtype)
+    names = _floating(params)
+    directions = {name: direction(rng, seen[name]) for name in names}
+    terms = []
+    for projection in S.projections(family, seen, rng):
+        law = projection.law(seen)
+        quartiles = law.ppf(np.array([[0.25], [0.5], [0.75]]) * np.ones((1, n)))
+        # f must be smooth at the dtype's resolution, or quantised draws bias E[f'] by themselves.
+        spread = np.maximum((quartiles[2] - quartiles[0]) / 2,
+                            RESOLUTION * torch.finfo(dtype).eps * np.abs(quartiles[1]))
+        terms.append((projection, quartiles[1], spread))
+
+    def moment(p: ParamDict) -> np.ndarray:
+        return sum(expected_bounded(projection.law(p), centre, spread) for projection, centre, spread in terms)
+
+    def loss(x: torch.Tensor, repeat: int) -> torch.Tensor:
+        total = 0
+        for projection, centre, spread in terms:
+            y = projection.apply(x, seen).double()
+            total = total + _bounded(y, _like(y, np.tile(centre, repeat)), _like(y, np.tile(spread, repeat))).mean(0)
+        return total
+
+    if any(np.ndim(seen[name]) == 0 for name in names):
+        leaves = [_tensors(seen, dtype, device, grad=True) for _ in range(batches)]
+        per_batch = [loss(build(t).rsample((draws,)), 1) for t in leaves]
+        grads = torch.autograd.grad(sum(batch_loss.sum() for batch_loss in per_batch),
+                                    [t[k] for t in leaves for k in names], allow_unused=True)
+        mc = {k: np.stack([_directional(grads[b * len(names) + j], directions[k], n) for b in range(batches)])
+              for j, k in enumerate(names)}
+    else:
+        tensors = _tensors(_tile(seen, batches), dtype, device, grad=True)
+        total = loss(build(tensors).rsample((draws,)), batches)
+        grads = torch.autograd.grad(total.sum(), [tensors[k] for k in names], allow_unused=True)
+        mc = {k: _directional(g, np.tile(directions[k], (batches,) + (1,) * (np.ndim(directions[k]) - 1)),
+                              batches * n).reshape(batches, n) for k, g in zip(names, grads)}
+    pvalues, details = [], []
+    for name in names:
+        v = directions[name]
+        h = np.minimum(MOMENT_CHANGE / np.maximum(np.abs(mc[name].mean(0)), 1e-300), 1e-3)
+        if np.ndim(v) == 0:
+            h = float(h[0])
+            reference = np.atleast_1d(((moment(_shift(seen, name, h * v)) - moment(_shift(seen, name, -h * v)))
+                                       / (2 * h)).sum())
+        else:
+            hs = h.reshape((-1,) + (1,) * (np.ndim(v) - 1))
+            reference = (moment(_shift(seen, name, hs * v)) - moment(_shift(seen, name, -hs * v))) / (2 * h)
+        for i in range(len(reference)):
+            sample = mc[name][:, i]
+            p = stats.ttest_1samp(sample, reference[i]).pvalue if np.ptp(sample) > 0 else float(
+                np.isclose(sample[0], reference[i], rtol=1e-6, atol=0))
+            pvalues.append(p)
+            details.append(f"d/d{name}, set {i}: Monte Carlo {sample.mean():.6g} +- "
+                           f"{sample.std(ddof=1) / np.sqrt(batches):.2g}, reference {reference[i]:.6g}")
+    pvalues = np.nan_to_num(np.asarray(pvalues, dtype=float), nan=0.0)
+    pvalue = float(min(1.0, len(pvalues) * pvalues.min()))
+    return GradResult(family.name, "unbiasedness", pvalue >= alpha,
+                      f"p={pvalue:.3g} (alpha={alpha:.3g}); most significant: {details[int(np.argmin(pvalues))]}",
+                      pvalue)
+
+
+def _like(y: torch.Tensor, value: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(value, dtype=y.dtype, device=y.device)
+
+
+# ---- flow --------------------------------------------------------------------------------------------
+
+def flow(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np.random.Generator,
+         build: Build | None = None) -> GradResult:
+    """sample() is detached, rsample() is not, and every floating parameter gets a finite gradient."""
+    build = build or default_build(family)
+    params = family.make_params(rng, 4)
+    tensors = _tensors(round_to(params, dtype), dtype, device, grad=True)
+    dist = build(tensors)
+    problems = []
+    if dist.sample((8,)).requires_grad:
+        problems.append("sample() is attached to the graph")
+    x = dist.rsample((8,))
+    if not x.requires_grad:
+        problems.append("rsample() is detached")
+    else:
+        weights = torch.as_tensor(rng.normal(size=tuple(x.shape)), dtype=x.dtype, device=x.device)
+        names = _floating(params)
+        try:
+            grads = torch.autograd.grad((weights * x).sum(), [tensors[k] for k in names], allow_unused=True)
+        except RuntimeError as error:
+            problems.append(f"backward through rsample() raises: {str(error).splitlines()[0]}")
+            grads = ()
+        for name, grad in zip(names, grads):
+            if grad is None:
+                problems.append(f"{name} gets no gradient")
+            elif not torch.isfinite(grad).all():
+                problems.append(f"{name} gets a non-finite gradient: {grad.flatten()[:6].tolist()}")
+            elif not grad.any():
+                problems.append(f"{name} gets an identically zero gradient")
+    return GradResult(family.name, "flow", not problems, "; ".join(problems) or "all parameters reached")

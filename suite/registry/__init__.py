@@ -1,0 +1,1 @@
+"""The registry: one entry per family and the parameters and references it draws on."""

@@ -1,0 +1,1 @@
+"""Training a distribution's parameters: ConstraintModule and the strategies compared."""
