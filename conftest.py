@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from suite.registry.families import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT, DEVICES, DTYPES
+from suite.registry.families import DEVICES, DTYPES
+from suite.registry.known import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT
 from suite.state import derive_seed, preserved_state
 
 pytest_plugins = ["suite.bench.plugin", "pytester"]

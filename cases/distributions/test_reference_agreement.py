@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from suite.checks.result import guarded
 from suite.checks.values import check_invalid_params, check_method, check_support, implemented_methods
-from suite.registry.families import DEVIATIONS_STRICT, FAMILIES, Family, unregistered_classes
+from suite.conformance import expect
+from suite.registry.families import FAMILIES, dtype_name, unregistered_classes
+from suite.verdict import judge
 
 N_PARAMETER_SETS = 1000
 
@@ -16,32 +19,25 @@ METHOD_CASES = [pytest.param(family, method, id=f"{family.name}-{method}")
 FAMILY_CASES = [pytest.param(family, id=family.name) for family in FAMILIES]
 
 
-def expect_deviation(request: pytest.FixtureRequest, family: Family, check: str, dtype: torch.dtype) -> None:
-    reason = family.deviation(check, dtype)
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason))
-
-
 @pytest.mark.parametrize("family,method", METHOD_CASES)
-def test_method_agrees_with_reference(family, method, dtype, device, rng, request):
-    expect_deviation(request, family, method, dtype)
+def test_method_agrees_with_reference(family, method, dtype, device, rng):
     params = family.make_params(rng, N_PARAMETER_SETS)
-    result = check_method(family, method, params, dtype, device, rng)
-    assert result.passed, result.summary()
+    result = guarded(lambda: check_method(family, method, params, dtype, device, rng),
+                     method, family.name, dtype_name(dtype))
+    expect(judge(result, family.known_for(method, dtype, device)))
 
 
 @pytest.mark.parametrize("family", FAMILY_CASES)
-def test_support_inside_on_and_outside(family, dtype, device, rng, request):
-    expect_deviation(request, family, "support", dtype)
-    result = check_support(family, family.make_params(rng, N_PARAMETER_SETS), dtype, device, rng)
-    assert result.passed, result.summary()
+def test_support_inside_on_and_outside(family, dtype, device, rng):
+    result = guarded(lambda: check_support(family, family.make_params(rng, N_PARAMETER_SETS), dtype, device, rng),
+                     "support", family.name, dtype_name(dtype))
+    expect(judge(result, family.known_for("support", dtype, device)))
 
 
 @pytest.mark.parametrize("family", FAMILY_CASES)
-def test_invalid_parameters_raise_value_error(family, device, rng, request):
-    expect_deviation(request, family, "invalid_params", torch.float64)
+def test_invalid_parameters_raise_value_error(family, device, rng):
     result = check_invalid_params(family, rng, device)
-    assert result.passed, result.summary()
+    expect(judge(result, family.known_for("invalid_params", torch.float64, device)))
 
 
 def test_every_public_class_has_a_registry_entry():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torch.distributions as D
@@ -9,44 +11,39 @@ from torch.distributions.utils import _standard_normal
 
 from suite.checks import rsample_grad as G
 from suite.checks import sampling as S
-from suite.registry.families import DEVIATIONS_STRICT, FAMILIES, REGISTRY
+from suite.checks.result import CheckResult, guarded
+from suite.conformance import expect
+from suite.registry.families import FAMILIES, REGISTRY, dtype_name
+from suite.verdict import judge
 
 
-def _param(family, check, *values, id):
-    reason = G.known_deviation(family, check)
-    marks = [pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason)] if reason else []
-    return pytest.param(family.name, *values, marks=marks, id=id)
+def expect_grad(run: Callable[[], G.GradResult], check: str, name: str, dtype: torch.dtype = torch.float64) -> None:
+    def outcome() -> CheckResult:
+        result = run()
+        return CheckResult(f"rsample.{check}", name, dtype_name(dtype), passed=result.passed, message=str(result))
+    result = guarded(outcome, f"rsample.{check}", name, dtype_name(dtype))
+    expect(judge(result, REGISTRY[name].known_for(f"rsample.{check}", dtype)))
 
 
-def _mark_dtype_deviation(request, name, check, dtype):
-    reason = G.known_deviation(REGISTRY[name], check, dtype)
-    if reason and not G.known_deviation(REGISTRY[name], check):
-        request.applymarker(pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason))
-
-
-PATHWISE = [_param(f, f"pathwise:{name}", name, id=f"{f.name}-{name}")
+PATHWISE = [pytest.param(f.name, name, id=f"{f.name}-{name}")
             for f in FAMILIES if f.has_rsample for name in G.pathwise_parameters(f)]
-UNBIASED = [_param(f, "unbiasedness", id=f.name) for f in S.unbiasedness_families()]
-FLOW = [_param(f, "flow", id=f.name) for f in FAMILIES if f.has_rsample]
+UNBIASED = [pytest.param(f.name, id=f.name) for f in S.unbiasedness_families()]
+FLOW = [pytest.param(f.name, id=f.name) for f in FAMILIES if f.has_rsample]
 
 
 @pytest.mark.parametrize("name, parameter", PATHWISE)
 def test_pathwise_derivative_matches_reference(name, parameter, device, rng):
-    result = G.pathwise(REGISTRY[name], parameter, device, rng)
-    assert result.passed, str(result)
+    expect_grad(lambda: G.pathwise(REGISTRY[name], parameter, device, rng), f"pathwise:{parameter}", name)
 
 
 @pytest.mark.parametrize("name", UNBIASED)
-def test_rsample_gradient_is_unbiased(name, dtype, device, rng, request):
-    _mark_dtype_deviation(request, name, "unbiasedness", dtype)
-    result = G.unbiasedness(REGISTRY[name], dtype, device, rng)
-    assert result.passed, str(result)
+def test_rsample_gradient_is_unbiased(name, dtype, device, rng):
+    expect_grad(lambda: G.unbiasedness(REGISTRY[name], dtype, device, rng), "unbiasedness", name, dtype)
 
 
 @pytest.mark.parametrize("name", FLOW)
 def test_gradient_flows_through_rsample_only(name, dtype, device, rng):
-    result = G.flow(REGISTRY[name], dtype, device, rng)
-    assert result.passed, str(result)
+    expect_grad(lambda: G.flow(REGISTRY[name], dtype, device, rng), "flow", name, dtype)
 
 
 class LocDetachedNormal(D.Normal):

@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from suite.checks import shapes as S
-from suite.registry.families import DEVIATIONS_STRICT, FAMILIES
+from suite.checks.result import CheckResult
+from suite.conformance import expect
+from suite.registry.families import FAMILIES
+from suite.verdict import judge
 
 RSAMPLE_FAMILIES = [family for family in FAMILIES if family.has_rsample]
 BATCH_IDS = ["x".join(map(str, b)) or "scalar" for b in S.BATCH_SHAPES]
@@ -33,35 +36,39 @@ def test_values(family, batch_shape, device, rng):
 
 @pytest.mark.parametrize("batch_shape", S.BATCH_SHAPES, ids=BATCH_IDS)
 @pytest.mark.parametrize("family", RSAMPLE_FAMILIES, ids=lambda f: f.name)
-def test_gradient_flow(family, batch_shape, device, rng, request):
-    reason = S.deviation(family, "gradient")
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason))
+def test_gradient_flow(family, batch_shape, device, rng):
     result = S.check_gradient_flow(family, batch_shape, device, rng)
-    assert result.ok, result.summary()
+    expect(judge(as_result(result, "shapes.gradient", family), family.known_for("shapes.gradient")))
 
 
-KNOWN_ERRORS = [pytest.param(family, key, marks=pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason=reason),
-                             id=f"{family.name}-{key}")
-                for family in FAMILIES for key, reason in S.facts(family).known_errors.items()]
+def as_result(result: S.CheckResult, check: str, family) -> CheckResult:
+    return CheckResult(check, family.name, passed=result.ok, compared=result.compared,
+                       failures=len(result.failures), message=result.summary())
 
 
-@pytest.mark.parametrize("family, key", KNOWN_ERRORS)
-def test_known_error_still_raised(family, key, device, rng):
-    """The matrix leaves these calls out; here they run, and fail while torch still raises."""
-    S.exercise_known_error(family, key, device, rng)
+KNOWN_ERRORS = [pytest.param(family, f"{method}/{situation}", what, id=f"{family.name}-{method}/{situation}")
+                for family in FAMILIES for method, situation, what in S.known_error_situations(family)]
 
 
-PER_SET = [pytest.param(family, marks=pytest.mark.xfail(strict=DEVIATIONS_STRICT, reason="; ".join(
-               f"{name}: {why}" for name, why in S.facts(family).scalar_params.items())), id=family.name)
-           for family in FAMILIES if S.facts(family).scalar_params]
+@pytest.mark.parametrize("family, key, what", KNOWN_ERRORS)
+def test_known_error_still_raised(family, key, what, device, rng):
+    """The matrix leaves these calls out; here they run, and must still raise while torch has the error."""
+    try:
+        S.exercise_known_error(family, key, device, rng)
+    except Exception as error:  # noqa: BLE001 - the known error, shown
+        pytest.xfail(f"raises {type(error).__name__}: {what}")
+    expect(judge(CheckResult(key, family.name, passed=True), family.known_for(*key.split("/"))
+                 if not key.endswith("/expanded") else family.known_for(key.split("/")[0], mode="expanded")))
+
+
+PER_SET = [pytest.param(family, id=family.name) for family in FAMILIES if S.shared_params(family)]
 
 
 @pytest.mark.parametrize("family", PER_SET)
 def test_one_value_per_parameter_set(family, device, rng):
     """The parameters the registry passes as one scalar, given one value per parameter set instead."""
     result = S.check_shapes(family, (3,), torch.float64, device, rng, per_set=True)
-    assert result.ok, result.summary()
+    expect(judge(as_result(result, "shapes.per_set", family), family.known_for("shapes.per_set")))
 
 
 def test_plan_size():

@@ -22,10 +22,10 @@ def _representatives(families, kind) -> list:
 with S.quiet():
     REPRESENTATIVES = _representatives(FAMILIES, lambda f: (f.event_dim, f.discrete))
     RSAMPLE_REPRESENTATIVES = _representatives(
-        [f for f in FAMILIES if f.has_rsample and not S.deviation(f, "gradient")], lambda f: f.event_dim)
+        [f for f in FAMILIES if f.has_rsample and not f.known_for("shapes.gradient")], lambda f: f.event_dim)
     # Multivariate continuous families whose float64 log_prob the reference comparison covers.
     MULTIVARIATE_CONTINUOUS = [f for f in FAMILIES if f.event_dim == 1 and not f.discrete
-                               and not f.deviation("log_prob", torch.float64)]
+                               and not f.known_for("log_prob", torch.float64)]
 BATCHED = (2, 3)
 ids = lambda f: f.name  # noqa: E731
 

@@ -443,54 +443,13 @@ def check_status(result: JacobianResult, expected: Unsupported | None) -> Status
 # --------------------------------------------------------------------------- known deviations
 
 SCORE = "score"  # the method's Jacobian against the reference (symmetric parameters symmetrised)
-RAW_ENTRIES = "raw entries"  # symmetric-matrix parameters entry by entry, not symmetrised
+RAW_ENTRIES = "raw_entries"  # symmetric-matrix parameters entry by entry, not symmetrised
 
 
-@dataclass(frozen=True)
-class Deviation:
-    """A measured disagreement in torch 2.13 (a finding): the affected cases are strict xfails."""
-    check: str
-    reason: str
-    dtype: torch.dtype | None = None
-    mode: str | None = None  # only methods of this AD mode (REVERSE / FORWARD); None: all methods
-
-    def applies(self, check: str, method: Method, dtype: torch.dtype) -> bool:
-        return (self.check == check and self.dtype in (None, dtype)
-                and self.mode in (None, method.mode))
-
-
-# Per family, the deviations measured on the generated cases (case_problem) with the default --seed.
-_SYMMETRIC_SPLIT = ("forward mode splits d/d {p}[i,j] unevenly between entries (i,j) and (j,i) where reverse "
-                    "mode symmetrises: raw entries differ by {err} normwise ({where}); symmetrised they agree")
-DEVIATIONS: dict[str, tuple[Deviation, ...]] = {
-    "VonMises": (Deviation(
-        SCORE, "d/d concentration -1.0666563051538 vs -1.0666563586228 (5.0e-8 normwise, rtol 1e-10) at "
-        "concentration 0.5334, x - loc 3.770: torch's log I0 is a float32-grade polynomial (_log_modified_bessel_fn)",
-        torch.float64),),
-    "StudentT": (Deviation(
-        SCORE, "d/d df 6.08e-7 vs 8.39e-7 (1.02e-3 normwise, rtol 1e-3) at df 712.2, scale 0.01154, z -0.675: "
-        "digamma((df+1)/2) - digamma(df/2) cancels in float32; forward mode stays at 7.1e-5",
-        torch.float32, REVERSE),),
-    "LowRankMultivariateNormal": (Deviation(
-        SCORE, "d/d cov_diag 0.17090 vs 0.16676 (reverse 5.2e-3, forward 2.6e-3 normwise, rtol 1e-3) at "
-        "cov_diag (3.62, 0.0100, 1.42), cov_factor rows ~1: float32 through the Woodbury capacitance",
-        torch.float32),),
-    "MultivariateNormal": (
-        Deviation(RAW_ENTRIES, _SYMMETRIC_SPLIT.format(p="covariance_matrix", err="0.684", where="float64"),
-                  torch.float64, FORWARD),
-        Deviation(RAW_ENTRIES, _SYMMETRIC_SPLIT.format(p="covariance_matrix", err="0.991", where="float32"),
-                  torch.float32, FORWARD)),
-    "Wishart": (
-        Deviation(RAW_ENTRIES, _SYMMETRIC_SPLIT.format(p="covariance_matrix", err="0.910", where="float64"),
-                  torch.float64, FORWARD),
-        Deviation(RAW_ENTRIES, _SYMMETRIC_SPLIT.format(p="covariance_matrix", err="0.972", where="float32"),
-                  torch.float32, FORWARD)),
-}
-
-
-def known_deviation(check: str, method: Method | str, family: Family, dtype: torch.dtype) -> Deviation | None:
+def known_for(check: str, method: Method | str, family: Family, dtype: torch.dtype) -> tuple:
+    """The registry's known deviations of one Jacobian check ("jacobian.<check>.<AD mode>") for a method."""
     method = METHODS[method] if isinstance(method, str) else method
-    return next((d for d in DEVIATIONS.get(family.name, ()) if d.applies(check, method, dtype)), None)
+    return family.known_for(f"jacobian.{check}.{method.mode}", dtype)
 
 
 # --------------------------------------------------------------------------- benchmark entry point

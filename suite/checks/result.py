@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,3 +44,11 @@ class CheckResult:
 def failed(check: str, family: str, dtype: str, message: str) -> CheckResult:
     """A check that could not compare anything: torch raised, or a shape or type is wrong."""
     return CheckResult(check, family, dtype, passed=False, message=message)
+
+
+def guarded(run: Callable[[], CheckResult], check: str, family: str, dtype: str) -> CheckResult:
+    """The check's result, or a failed result saying what torch raised."""
+    try:
+        return run()
+    except Exception as error:  # noqa: BLE001 - any exception from torch is what the check reports
+        return failed(check, family, dtype, f"raises {type(error).__name__}: {str(error)[:200]}")

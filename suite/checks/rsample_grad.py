@@ -44,24 +44,6 @@ PATHWISE: dict[str, dict[str, str]] = {
     "Dirichlet": {"concentration": MARGINAL},  # x_i ~ Beta(a_i, sum a - a_i); along a_i, dx_i depends on x_i
 }
 
-_WISHART_BACKWARD = ("Wishart.rsample(sample_shape) with a non-empty sample_shape: backward raises 'modified by "
-                     "an inplace operation' for any df (the singular-sample correction tests support.check(sample) "
-                     "without negating it, so it redraws every sample and writes it in place; torch 2.13.0)")
-_CB_BAND = ("ContinuousBernoulli.rsample: d x / d probs is exactly 0 for probs in (0.499, 0.501] (icdf returns u "
-            "there); at probs=0.50067 the reference d/dprobs E[atan((x-c)/s)] is 0.362, torch's Monte Carlo 0")
-# Family -> check ("flow", "pathwise:<parameter>", "unbiasedness", optionally "/<dtype>") -> the measured deviation.
-# The unbiasedness deviations are seen at the parameter sets the default --seed draws for that case.
-KNOWN_DEVIATIONS: dict[str, dict[str, str]] = {
-    "Wishart": {"flow": _WISHART_BACKWARD, "unbiasedness": _WISHART_BACKWARD},
-    "ContinuousBernoulli": {"unbiasedness/float64": _CB_BAND},
-}
-
-
-def known_deviation(family: Family, check: str, dtype: torch.dtype | None = None) -> str | None:
-    table = KNOWN_DEVIATIONS.get(family.name, {})
-    return (dtype is not None and table.get(f"{check}/{str(dtype).removeprefix('torch.')}")) or table.get(check)
-
-
 PATHWISE_SETS = 4
 PATHWISE_DRAWS = 50  # per parameter set
 FD_STEP = 1e-6  # relative central-difference step for REPLAY and IMPLICIT

@@ -14,12 +14,15 @@ import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 import numpy as np
 import torch
 import torch.distributions as D
 
+from suite.checks.values import VALUE_METHODS as SHAPE_METHODS
 from suite.registry.families import DTYPES, Family, ParamDict, Tolerance, dtype_name, round_to, to_tensor
+from suite.registry.known import Severity
 from suite.registry.references import Reference
 
 Shape = tuple[int, ...]
@@ -39,52 +42,32 @@ EXPAND_WIDTH = 3  # what a size-1 batch dimension is expanded to
 QUIET_WARNINGS = ("Low df values detected", "Singular sample detected")
 
 
-@dataclass(frozen=True)
-class FamilyFacts:
-    """What the registry does not (yet) say about a family, as far as shapes go."""
-
-    # Parameters the registry gives as one value for the whole batch (no leading axis) because torch
-    # mishandles one value per parameter set -> why; a strict xfail case gives one per set.
-    scalar_params: Mapping[str, str] = field(default_factory=dict)
-    # "method/float64" or "method/expanded" -> the error torch raises there. The matrix does not call
-    # the method in that situation; a strict xfail case shows the error.
-    known_errors: Mapping[str, str] = field(default_factory=dict)
-    # check name ("gradient") -> a measured failure of that check; its cases are strict xfails.
-    # Disagreements with the reference are the registry's known_deviations, not listed here.
-    deviations: Mapping[str, str] = field(default_factory=dict)
-
-
-_GPD_ISCLOSE = ("RuntimeError: Double did not match Float: torch.isclose(concentration, torch.tensor(0.0)) "
-                "compares a float64 parameter with a default-dtype scalar (pytorch#198185)")
-
-FAMILY_FACTS: dict[str, FamilyFacts] = {
-    "RelaxedOneHotCategorical": FamilyFacts(scalar_params={
-        "temperature": "a temperature per parameter set, shaped like the batch, raises 'The size of tensor a (4) "
-                       "must match the size of tensor b (3)' in rsample; shaped batch + (1,) it samples but "
-                       "log_prob returns (n, n) for a batch of n (pytorch#37162)"}),
-    "GeneralizedPareto": FamilyFacts(known_errors={"log_prob/float64": _GPD_ISCLOSE, "cdf/float64": _GPD_ISCLOSE}),
-    "Multinomial": FamilyFacts(known_errors={
-        "entropy/expanded": "AttributeError: 'Multinomial' object has no attribute '_binomial': "
-                            "Multinomial.expand does not copy _binomial (pytorch#197898)"}),
-    "Wishart": FamilyFacts(deviations={
-        "gradient": "backward through Wishart.rsample(sample_shape) raises 'one of the variables needed for "
-                    "gradient computation has been modified by an inplace operation' for any non-empty "
-                    "sample_shape: rsample's singular-sample retry loop (which runs for valid samples, its "
-                    "support check is inverted) writes the samples and the saved mask in place"}),
-}
-
-
-def facts(family: Family) -> FamilyFacts:
-    return FAMILY_FACTS.get(family.name, FamilyFacts())
-
-
 def known_error(family: Family, method: str, dtype: torch.dtype, expanded: bool = False) -> str | None:
-    errors = facts(family).known_errors
-    return errors.get(f"{method}/{dtype_name(dtype)}") or (errors.get(f"{method}/expanded") if expanded else None)
+    """What torch raises for this method in this situation, where the registry knows it raises."""
+    found = [k for k in family.known_for(method, dtype) + (family.known_for(method, dtype, mode="expanded")
+                                                          if expanded else ())
+             if k.severity is Severity.RAISES]
+    return found[0].what if found else None
 
 
-def deviation(family: Family, check: str) -> str | None:
-    return facts(family).deviations.get(check)
+def known_error_situations(family: Family) -> list[tuple[str, str, str]]:
+    """(method, situation, what torch raises) for every value method the registry knows raises: situation is
+    a dtype name, or "expanded" where it raises only after expand."""
+    out = []
+    for k in family.known:
+        if k.severity is Severity.RAISES and k.check in SHAPE_METHODS:
+            if k.mode == "expanded":
+                out.append((k.check, "expanded", k.what))
+            else:
+                out.extend((k.check, name, k.what) for name in DTYPES if fnmatchcase(name, k.dtype))
+    return out
+
+
+def shared_params(family: Family) -> list[str]:
+    """Parameters the registry gives as one value for the whole batch (0-d), because torch mishandles one
+    value per parameter set (a `shapes.per_set` known deviation says how)."""
+    params = family.make_params(np.random.default_rng(0), 2)
+    return [name for name, value in params.items() if not isinstance(value, int) and np.ndim(value) == 0]
 
 
 @contextlib.contextmanager
@@ -256,7 +239,7 @@ def batched_params(family: Family, rng: np.random.Generator, batch_shape: Shape,
     n = max(1, math.prod(batch_shape))
     flat = family.make_params(rng, n)
     if per_set:
-        for name in facts(family).scalar_params:
+        for name in shared_params(family):
             flat[name] = np.full(n, float(flat[name]))
     return BatchedParams(family, flat, tuple(batch_shape))
 
@@ -477,7 +460,7 @@ def check_view_values(family: Family, params: BatchedParams, base: D.Distributio
             continue
         compare_summed(result, f"{label} {method} vs explicitly built grid instance", mine,
                        theirs.detach().cpu().numpy(), summed, tol)
-        if method in ("log_prob", "entropy") and not family.deviation(method, dtype):
+        if method in ("log_prob", "entropy") and not family.known_for(method, dtype):
             terms = _reference_or_none(lambda: ref.log_prob(rows) if method == "log_prob" else ref.entropy())
             if terms is not None:
                 compare_summed(result, f"{label} {method} (grid instance) vs reference", theirs,
@@ -558,8 +541,8 @@ def _gradient_view(family: Family, params: BatchedParams, batch_shape: Shape, vi
 
 
 def exercise_known_error(family: Family, key: str, device: str | torch.device, rng: np.random.Generator) -> None:
-    """Call the method a FAMILY_FACTS known_errors key names, in its situation ("method/float64" or
-    "method/expanded"), on a batch of 3; raises what torch raises."""
+    """Call the method a known error names, in its situation ("method/float64" or "method/expanded"), on a
+    batch of 3; raises what torch raises."""
     method, situation = key.split("/")
     dtype = torch.float64 if situation == "expanded" else DTYPES[situation]
     params = batched_params(family, rng, (3,))

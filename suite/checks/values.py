@@ -7,12 +7,12 @@ torch once over the whole batch and the reference once, and returns a CheckResul
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.distributions as D
 
+from suite.checks.result import CheckResult
 from suite.registry.families import Family, ParamDict, dtype_name, round_to
 from suite.registry.references import QUANTILES, Reference
 
@@ -20,31 +20,6 @@ Builder = Callable[[Family, ParamDict, torch.dtype, "str | torch.device"], D.Dis
 
 VALUE_METHODS = ("log_prob", "cdf", "icdf", "mean", "variance", "stddev", "entropy", "mode", "enumerate_support")
 NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64}
-
-
-@dataclass
-class CheckResult:
-    check: str
-    family: str
-    dtype: str
-    passed: bool
-    compared: int = 0
-    failures: int = 0
-    max_abs_error: float = 0.0
-    max_rel_error: float = 0.0
-    worst: dict = field(default_factory=dict)
-    message: str = ""
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def summary(self) -> str:
-        head = "PASS" if self.passed else "FAIL"
-        text = (f"{head} {self.family}.{self.check} [{self.dtype}]: {self.failures}/{self.compared} outside "
-                f"tolerance, max abs err {self.max_abs_error:.3g}, max rel err {self.max_rel_error:.3g}")
-        if self.worst:
-            text += f"; worst at {self.worst}"
-        return text + (f"; {self.message}" if self.message else "")
 
 
 def default_builder(family: Family, params: ParamDict, dtype: torch.dtype, device) -> D.Distribution:
@@ -106,7 +81,8 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
     rel_err = np.where(skip | ~finite, 0.0, rel_err)
     result = CheckResult(name, family.name, dtype_name(dtype), bool(ok.all()),
                          compared=int((~skip).sum()), failures=int((~ok).sum()),
-                         max_abs_error=float(abs_err.max(initial=0.0)), max_rel_error=float(rel_err.max(initial=0.0)))
+                         max_abs_error=float(abs_err.max(initial=0.0)), max_rel_error=float(rel_err.max(initial=0.0)),
+                         ok=ok, coords=element_coords(params, actual.shape, batch_axis, points))
     if result.compared:
         # The worst point: the largest error in units of the tolerance allowed at that point.
         with np.errstate(invalid="ignore"):
@@ -121,6 +97,22 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
         if skip.any():
             result.message += f"; {int(skip.sum())} points without a reference value or not representable"
     return result
+
+
+def element_coords(params: ParamDict, shape: tuple[int, ...], batch_axis: int,
+                   points: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Each scalar-per-set parameter laid along the batch axis of an element grid of `shape`, and the points
+    as "at", for scoping known deviations to a region."""
+    coords = {}
+    for name, value in params.items():
+        value = np.asarray(value, dtype=np.float64)
+        if value.ndim == 1 and value.shape[0] == shape[batch_axis]:
+            coords[name] = value.reshape([-1 if axis == batch_axis else 1 for axis in range(len(shape))])
+        elif value.ndim == 0:
+            coords[name] = value
+    if points is not None and np.ndim(points) == len(shape):
+        coords["at"] = np.asarray(points, dtype=np.float64)
+    return coords
 
 
 def _as_numpy(t: torch.Tensor) -> np.ndarray:

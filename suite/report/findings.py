@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from suite.checks.values import CheckResult, check_invalid_params, check_method, check_support
+from suite.checks.result import CheckResult
+from suite.checks.values import VALUE_METHODS, check_invalid_params, check_method, check_support
 from suite.registry.families import DTYPES, FAMILIES, Family
 from suite.state import derive_seed
 
@@ -48,12 +49,13 @@ def measure(family: Family, check: str, dtype: torch.dtype, seed: int = 0) -> Ch
 def deviations() -> list[tuple[Family, str, str, str]]:
     rows = []
     for family in FAMILIES:
-        for key, reason in family.known_deviations.items():
-            check, dtype = key.split("/")
-            for name in (DTYPES if dtype == "*" else [dtype]):
-                if check == "invalid_params" and name == "float32":
+        for known in family.known:
+            if known.check not in ("invalid_params", "support", *VALUE_METHODS):
+                continue
+            for name in (DTYPES if known.dtype == "*" else [known.dtype]):
+                if known.check == "invalid_params" and name == "float32":
                     continue
-                rows.append((family, check, name, reason))
+                rows.append((family, known.check, name, known.what))
     return rows
 
 
