@@ -1,0 +1,1 @@
+"""The registry entries, one module per kind of family."""

@@ -1,0 +1,124 @@
+"""A registry entry: everything the suite knows about one torch.distributions family."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributions as D
+
+from suite.registry import references as R
+from suite.registry.known import Known, matching
+
+ParamDict = dict[str, "np.ndarray | int"]
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def __str__(self) -> str:
+        return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+# float64: 8 significant digits. float32: 1e-3 relative and absolute, about 8000 float32 ulps at unit
+# scale; what a float32 log-likelihood can be trusted to. Errors beyond these are findings.
+DEFAULT_TOLERANCE = {torch.float64: Tolerance(1e-8, 1e-10), torch.float32: Tolerance(1e-3, 1e-3)}
+
+# The dtypes and devices the suite runs on; a default run covers all of them.
+DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32}
+DEVICES = ("cpu", "cuda")
+
+
+def dtype_name(dtype: torch.dtype | str) -> str:
+    """'float64' for torch.float64 (and for 'float64')."""
+    return str(dtype).removeprefix("torch.")
+
+
+# Implicitly reparameterised families: rsample's derivative comes from the CDF, not a fixed transform.
+IMPLICIT = "implicit"
+EXPLICIT = "explicit"
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    torch_cls: type
+    make_params: Callable[[np.random.Generator, int], ParamDict]
+    reference: Callable[[ParamDict], R.Reference]
+    reference_name: str
+    build: Callable[..., D.Distribution] | None = None
+    invalid: tuple[Mapping[str, float], ...] = ()
+    tolerance: Mapping[torch.dtype, Tolerance] = field(default_factory=lambda: DEFAULT_TOLERANCE)
+    # Where torch disagrees with the reference: strict xfails scoped to their regions, and FINDINGS.md rows.
+    known: tuple[Known, ...] = ()
+    implicit_reparam: bool = False
+    # Constraints of the tensors `build` takes, for composite families whose arg_constraints are empty.
+    param_constraints: Mapping[str, D.constraints.Constraint] | None = None
+    # Parameters a fit must hold fixed -> why (not identifiable, or an unbounded likelihood).
+    held_when_fitting: Mapping[str, str] = field(default_factory=dict)
+    # A maximum-likelihood fit too slow for the default tier (it runs in the slow tier).
+    heavy_fit: bool = False
+
+    @property
+    def discrete(self) -> bool:
+        return bool(self.example().support.is_discrete)
+
+    @property
+    def event_dim(self) -> int:
+        return len(self.example().event_shape)
+
+    def example(self, n: int = 4, seed: int = 0) -> D.Distribution:
+        """A small float64 instance, for reading structural properties."""
+        return self.instantiate(self.make_params(np.random.default_rng(seed), n))
+
+    @property
+    def has_rsample(self) -> bool:
+        return bool(self.torch_cls.has_rsample)
+
+    @property
+    def reparam(self) -> str | None:
+        if not self.has_rsample:
+            return None
+        return IMPLICIT if self.implicit_reparam else EXPLICIT
+
+    @property
+    def factory(self) -> Callable[..., D.Distribution]:
+        """What builds an instance from keyword tensors and validate_args: `build`, else the torch class."""
+        return self.build if self.build is not None else self.torch_cls
+
+    def from_tensors(self, tensors: Mapping[str, torch.Tensor | int],
+                     validate_args: bool | None = None) -> D.Distribution:
+        """An instance from parameters that are already tensors (they keep their autograd history, and
+        may be traced or batched by torch.func)."""
+        return self.factory(**tensors, validate_args=validate_args)
+
+    def instantiate(self, params: ParamDict, dtype: torch.dtype = torch.float64,
+                    device: str | torch.device = "cpu", validate_args: bool | None = None) -> D.Distribution:
+        return self.from_tensors({k: to_tensor(v, dtype, device) for k, v in params.items()}, validate_args)
+
+    def known_for(self, check: str, dtype: torch.dtype | str = "float64", device: str | torch.device = "cpu",
+                  mode: str = "eager") -> tuple[Known, ...]:
+        """The known deviations that apply to one check of this family."""
+        return matching(self.known, check, dtype_name(dtype), torch.device(device).type, mode)
+
+
+def to_tensor(value, dtype: torch.dtype, device) -> torch.Tensor | int:
+    """A parameter as a tensor of dtype on device; a tensor keeps its autograd history."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype=dtype, device=device)
+    return torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
+
+
+def round_to(params: ParamDict, dtype: torch.dtype) -> ParamDict:
+    """Parameters as dtype would store them, back in float64, so the reference sees what torch sees."""
+    numpy_dtype = {torch.float32: np.float32, torch.float64: np.float64}[dtype]
+    return {k: v if isinstance(v, int) else np.asarray(v).astype(numpy_dtype).astype(np.float64)
+            for k, v in params.items()}
+
