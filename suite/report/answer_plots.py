@@ -3,6 +3,7 @@ element. Ratios on a log axis with 1× drawn; failures (out of memory, time-outs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib
@@ -16,7 +17,8 @@ from .model import TOTAL_PHASES
 
 _COLORS = matplotlib.colormaps["tab10"].colors
 WRONG_COLOR = "#d62728"
-FAILED_MARKERS = {"oom": ("v", "out of memory"), "timeout": ("s", "timed out"), "error": ("D", "error")}
+FAILED_MARKERS = {"oom": ("v", "out of memory"), "timeout": ("s", "timed out"), "error": ("D", "error"),
+                  "unsupported": ("X", "unsupported")}
 
 
 def _whole(records: Sequence[Record], group: str) -> list[Record]:
@@ -74,51 +76,49 @@ def strategy_cost_figure(records: Sequence[Record], title: str) -> Figure | None
 
 
 def jacobian_figure(records: Sequence[Record], title: str) -> Figure | None:
-    """A panel per d: each method's time over the loop's against N; failures as markers along the top."""
+    """A panel per d: each method's time over the fastest method's at that N (so the fastest is at 1×), the loop
+    drawn bold; methods that failed (out of memory, timed out, error, unsupported) as markers along the top."""
     rows = [r for r in _whole(records, "jacobian") if r.method != REFERENCE_JACOBIAN]
-    loop = {_key(r, "method"): r for r in rows if r.method == BASELINE_JACOBIAN}
-    dims = sorted({r.dim or 0 for r in rows})
-    if not rows or not loop:
+    done = [r for r in rows if r.status == "ok" and r.median_s]
+    if not done:
         return None
+    fastest: dict[tuple, float] = {}
+    for r in done:
+        key = _key(r, "method")
+        fastest[key] = min(fastest.get(key, math.inf), r.median_s)
+    dims = sorted({r.dim or 0 for r in rows})
     methods = list(dict.fromkeys(r.method for r in sorted(rows, key=lambda r: (r.method != BASELINE_JACOBIAN,
                                                                                   r.method))))
     colors = {m: ("black" if m == BASELINE_JACOBIAN else _COLORS[i % len(_COLORS)]) for i, m in enumerate(methods)}
-    fig = Figure(figsize=(3.2 * len(dims) + 2.4, 3.4), layout="constrained")
+    fig = Figure(figsize=(3.2 * len(dims) + 2.6, 3.4), layout="constrained")
     axes = fig.subplots(1, len(dims), squeeze=False, sharey=True).ravel()
+    top = max(r.median_s / fastest[_key(r, "method")] for r in done) * 4
     handles: dict[str, object] = {}
     for ax, dim in zip(axes, dims):
         here = [r for r in rows if (r.dim or 0) == dim]
-        ratios = []
-        for method in methods:
-            points = sorted((r for r in here if r.method == method), key=lambda r: r.size)
-            xs, ys = [], []
-            for r in points:
-                base = loop.get(_key(r, "method"))
-                if r.status == "ok" and r.median_s and base and base.status == "ok" and base.median_s:
-                    xs.append(r.size)
-                    ys.append(r.median_s / base.median_s)
-            ratios += ys
-            if xs:
-                style = dict(linewidth=2.2, linestyle="--", zorder=4) if method == BASELINE_JACOBIAN else {}
-                (line,) = ax.plot(xs, ys, marker="o", markersize=3, color=colors[method], label=method, **style)
+        for k, method in enumerate(methods):
+            points = sorted((r for r in here if r.method == method and r in done), key=lambda r: r.size)
+            if points:
+                style = dict(linewidth=2.4, linestyle="--", zorder=4) if method == BASELINE_JACOBIAN else {}
+                (line,) = ax.plot([r.size for r in points], [r.median_s / fastest[_key(r, "method")] for r in points],
+                                  marker="o", markersize=3, color=colors[method], label=method, **style)
                 handles.setdefault(method, line)
-        top = max(ratios, default=1.0) * 3
-        for method in methods:
             for r in here:
                 if r.method == method and r.status in FAILED_MARKERS:
                     marker, word = FAILED_MARKERS[r.status]
-                    ax.scatter([r.size], [top], marker=marker, color=colors[method], edgecolors="black",
-                               linewidths=0.5, s=30, zorder=5, clip_on=False)
+                    # spread the markers of several methods failing at one N sideways so none hides another
+                    ax.scatter([r.size * 1.18 ** (k - len(methods) / 2)], [top], marker=marker, color=colors[method],
+                               edgecolors="black", linewidths=0.5, s=28, zorder=5, clip_on=False)
                     handles.setdefault(word, ax.scatter([], [], marker=marker, color="white", edgecolors="black",
-                                                        s=30))
-        _unit_line(ax, f"{BASELINE_JACOBIAN} = 1×")
+                                                        s=28))
+        ax.axhline(1.0, color="grey", linewidth=0.8, zorder=1)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"d = {dim}")
         ax.set_xlabel("N (samples)")
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel(f"time / {BASELINE_JACOBIAN} time")
-    fig.suptitle(f"{title}: below 1× is faster; markers at the top: failed (colour = method)")
+    axes[0].set_ylabel("time / fastest method's time at that N")
+    fig.suptitle(f"{title}: 1× is the fastest; markers along the top: did not finish (colour = method)")
     fig.legend(list(handles.values()), list(handles), loc="outside right upper", frameon=False)
     return fig
 

@@ -120,7 +120,8 @@ def jacobian_section(records: Sequence[Record], link: str | None) -> str:
                      + (f" and at most {max(behind):.2g}× the fastest time at the others" if behind else "") + "."
                      + (f" The Python `{BASELINE_JACOBIAN}` over `autograd.grad` is up to {worst_loop.speedup:.3g}× "
                         f"slower (N={worst_loop.size}, d={worst_loop.dim})." if worst_loop else ""))
-    lines += ["", "Fastest method per (N, d) with its peak tensor memory, and the loop for comparison; ≈ marks a median whose timing passes did not settle:", ""]
+    lines += ["", "Fastest method per (N, d) with its peak tensor memory, and the loop for comparison; "
+              "≈ marks a median whose timing passes did not settle:", ""]
     lines.append(table(["N", "d", "fastest", "time", "peak memory", f"`{BASELINE_JACOBIAN}`", "failed at this size"],
                        [_jacobian_row(a) for a in answers]))
     lines.append("")

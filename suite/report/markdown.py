@@ -148,7 +148,7 @@ class ReportWriter:
         figures = []
         for name, draw, group, title in (
                 ("answer-strategies", strategy_cost_figure, "strategy_step", "Training step relative to rebuild"),
-                ("answer-jacobian", jacobian_figure, "jacobian", "Jacobian time relative to the loop")):
+                ("answer-jacobian", jacobian_figure, "jacobian", "Jacobian methods relative to the fastest")):
             figures += self.figures(name, draw, lambda r, g=group: r.group == g, title, by_dim=False)
         return figures
 
