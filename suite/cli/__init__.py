@@ -15,11 +15,9 @@ from pathlib import Path
 
 
 def program_name() -> str:
-    """`python -m suite` when run as a module, otherwise the script's name (`distsuite`)."""
-    argv0 = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
-    if argv0 in ("", "__main__.py", "-c") or argv0.startswith("python"):
-        return "python -m suite"
-    return argv0.removesuffix(".exe")
+    """`distsuite` when run as the installed script, otherwise `python -m suite`."""
+    argv0 = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
+    return "distsuite" if argv0 == "distsuite" else "python -m suite"
 
 
 def command_prog(command: str) -> str:

@@ -349,8 +349,7 @@ class ReportWriter:
 
     def findings(self) -> str:
         if self.findings_link:
-            text = (f"What these numbers mean, the torch disagreements found and the recommendations are in "
-                    f"[FINDINGS.md]({self.findings_link}).")
+            text = f"The torch disagreements the correctness suite found, by severity: [FINDINGS.md]({self.findings_link})."
         else:
             text = "No findings document accompanies this report."
         return "## Findings\n\n" + text
