@@ -189,7 +189,8 @@ def test_front_page_answers_the_three_questions_within_60_lines(single):
     assert re.search(r"\| `constraint_module` \| correct \(8/8 ✓\) \| (1\.9\d|2\.0\d)×", head)
     # JACOBIAN_COST: vmap_grad is the fastest at every size, 20x faster than the loop
     assert "**Use `vmap_grad`**: fastest at 4 of 4 sizes" in head
-    assert re.search(r"\| 1000 \| 16 \| `vmap_grad` \| [0-9.]+ ms \| not measured \| [0-9.]+ ms \(19\.\d× slower\)", head)
+    assert re.search(r"\| 1000 \| 16 \| `vmap_grad` \| [0-9.]+ ms \| not measured \| [0-9.]+ ms \(19\.\d× slower\)",
+                     head)
 
 
 def test_merge_gives_one_column_per_environment(tmp_path):

@@ -349,7 +349,8 @@ class ReportWriter:
 
     def findings(self) -> str:
         if self.findings_link:
-            text = f"The torch disagreements the correctness suite found, by severity: [FINDINGS.md]({self.findings_link})."
+            text = ("The torch disagreements the correctness suite found, by severity: "
+                    f"[FINDINGS.md]({self.findings_link}).")
         else:
             text = "No findings document accompanies this report."
         return "## Findings\n\n" + text
