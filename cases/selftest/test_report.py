@@ -124,6 +124,11 @@ def single(tmp_path_factory) -> Path:
     return path.parent / "README.md"
 
 
+def report_text(readme: Path) -> str:
+    """The front page and every detail page of a report, in one text."""
+    return "\n".join(p.read_text() for p in sorted(readme.parent.glob("*.md")))
+
+
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
 
@@ -133,14 +138,15 @@ def table_rows_with(text: str, *needles: str) -> list[str]:
 
 
 def test_render_shows_every_group_environment_and_plots(single):
-    text = single.read_text()
-    for heading in ("## Environments", "## Training step per strategy", "## Jacobian methods",
-                    "## Throughput of log_prob, rsample and sample", "## Memory probes", "## Findings",
+    text = report_text(single)
+    for heading in ("## Environments", "# Training step per strategy", "# Jacobian methods",
+                    "# Throughput of log_prob, rsample and sample", "# Memory probes", "## Findings",
                     "### Normal", "### MultivariateNormal"):
         assert heading in text
     assert "| id | cpu-env |" in text
     links = re.findall(r"!\[[^\]]*\]\((plots/[^)]+\.svg)\)", text)
     assert any("scaling-strategy-step" in link for link in links)
+    assert any("answer-strategies" in link for link in links) and any("answer-jacobian" in link for link in links)
     assert any("phases-strategy-step-normal" in link for link in links)
     for link in links:
         root = ET.parse(single.parent / link).getroot()
@@ -149,7 +155,7 @@ def test_render_shows_every_group_environment_and_plots(single):
 
 
 def test_wrong_strategy_is_marked_beside_its_numbers(single):
-    text = single.read_text()
+    text = report_text(single)
     stale_rows = table_rows_with(text, "| retain_graph |")
     assert stale_rows and all("**stale ✗**" in row for row in stale_rows)
     assert all("pass ✓" in row for row in table_rows_with(text, "| parametrize_module |"))
@@ -159,7 +165,7 @@ def test_wrong_strategy_is_marked_beside_its_numbers(single):
 
 
 def test_ratios_are_taken_against_the_baseline(single):
-    text = single.read_text()
+    text = report_text(single)
     baseline = [row for row in table_rows_with(text, "| rebuild_per_step |") if "×" in row]
     assert len(baseline) == 8 and all("| 1.00× |" in row for row in baseline)
     constraint = table_rows_with(text, "| constraint_module |", "| 1e4 |", "×")
@@ -169,10 +175,22 @@ def test_ratios_are_taken_against_the_baseline(single):
 
 
 def test_failed_measurements_are_shown_not_dropped(single):
-    text = single.read_text()
+    text = report_text(single)
     assert "**out of memory**" in text
     assert "BackendCompilerFailed: inductor \\| raised" in text
     assert "7.63 MiB" in text
+
+
+def test_front_page_answers_the_three_questions_within_60_lines(single):
+    head = "\n".join(single.read_text().splitlines()[:60])
+    for question in ("## 1. Which training strategy", "## 2. Which per-sample Jacobian method", "## 3. What is wrong"):
+        assert question in head
+    assert "**Do not use `retain_graph`**: it is stale in 8 of 8 configurations" in head
+    assert re.search(r"\| `constraint_module` \| correct \(8/8 ✓\) \| (1\.9\d|2\.0\d)×", head)
+    # JACOBIAN_COST: vmap_grad is the fastest at every size, 20x faster than the loop
+    assert "**Use `vmap_grad`**: fastest at 4 of 4 sizes" in head
+    assert re.search(r"\| 1000 \| 16 \| `vmap_grad` \| [0-9.]+ ms \| not measured \| [0-9.]+ ms \(19\.\d× slower\)",
+                     head)
 
 
 def test_merge_gives_one_column_per_environment(tmp_path):
@@ -181,11 +199,14 @@ def test_merge_gives_one_column_per_environment(tmp_path):
     gpu_records = synthetic_records(rng, device="cuda")[:12]
     second = write_results(tmp_path / "b" / "results.json", "linux-gpu", 2, gpu_records, gpu="Synthetic GPU")
     assert report_main([str(first), str(second), "--out", str(tmp_path / "merged")]) == EXIT_OK
-    text = (tmp_path / "merged" / "README.md").read_text()
+    text = report_text(tmp_path / "merged" / "README.md")
     assert "| id | linux-cpu | linux-gpu |" in text
     assert "| gpu | — | Synthetic GPU |" in text
-    header = next(line for line in text.splitlines() if line.startswith("|") and "| strategy |" in line)
+    page = (tmp_path / "merged" / "strategy-step.md").read_text()
+    header = next(line for line in page.splitlines() if line.startswith("|") and "| strategy |" in line)
     assert header.endswith("| E1 | E2 |")
+    front = (tmp_path / "merged" / "README.md").read_text()
+    assert "### E1: linux-cpu" in front and "### E2: linux-gpu" in front
     cpu_only = table_rows_with(text, "| cpu |", "| constraint_module |", " · ")
     assert cpu_only and all(row.rstrip(" |").endswith("—") for row in cpu_only)
     both = [p.name for p in (tmp_path / "merged" / "plots").iterdir()]

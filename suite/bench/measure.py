@@ -71,8 +71,25 @@ def memory_budget(device: str | torch.device, fraction: float = 0.5) -> int:
             fields = dict(line.split(":", 1) for line in meminfo)
         available = int(fields["MemAvailable"].split()[0]) * 1024
     except (OSError, KeyError, ValueError):
-        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        available = physical_memory()
     return int(available * fraction)
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory: sysconf on Unix; on Windows, which has no os.sysconf, GlobalMemoryStatusEx."""
+    if hasattr(os, "sysconf"):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    import ctypes
+
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                    *((name, ctypes.c_ulonglong) for name in (
+                        "ullTotalPhys", "ullAvailPhys", "ullTotalPageFile", "ullAvailPageFile",
+                        "ullTotalVirtual", "ullAvailVirtual", "ullAvailExtendedVirtual"))]
+
+    status = MemoryStatus(dwLength=ctypes.sizeof(MemoryStatus))
+    ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status))
+    return int(status.ullTotalPhys)
 
 
 def describe(exc: BaseException, limit: int = 300) -> str:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from suite.cli import command_prog
 from suite.report import ReportInputError, read_results, render
 from suite.report.compare import ALPHA, THRESHOLD, compare, to_markdown
 
@@ -29,7 +30,7 @@ def default_out(paths: Sequence[Path]) -> Path:
 
 def report_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m suite report",
+        prog=command_prog("report"),
         description="Render results.json files to DIR/README.md with SVG plots; several files are merged "
                     "into one report with a column per environment.")
     parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
@@ -55,7 +56,7 @@ def report_main(argv: Sequence[str] | None = None) -> int:
 
 def compare_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m suite compare",
+        prog=command_prog("compare"),
         description="Compare two runs case by case. A change is flagged only when a two-sided Mann-Whitney U "
                     "test on the stored samples is significant after Benjamini-Hochberg adjustment. Exit "
                     f"status {EXIT_REGRESSION} when a significant regression beyond the threshold, a case "

@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FINDINGS = REPO_ROOT / "reports" / "FINDINGS.md"
 README = "README.md"
 PLOTS = "plots"
+# Every page a report may write, so a re-render replaces the ones a smaller run no longer has.
+PAGES = ("strategy-step.md", "jacobian.md", "throughput.md", "memory-probe.md", "status.md")
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -42,7 +44,7 @@ def render(results_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLik
     """
     sources = read_sources(results_paths)
     out_dir = Path(out_dir)
-    owned = {README, PLOTS}
+    owned = {README, PLOTS, *PAGES}
     findings_link = None
     copy_findings = False
     if findings is not None:
@@ -61,8 +63,8 @@ def render(results_paths: Sequence[str | os.PathLike], out_dir: str | os.PathLik
             write_svg(fig, stage / PLOTS / name)
             return f"{PLOTS}/{name}"
 
-        text = render_markdown(sources, save, findings_link)
-        (stage / README).write_text(text, encoding="utf-8")
+        for name, text in render_markdown(sources, save, findings_link).items():
+            (stage / name).write_text(text, encoding="utf-8")
         if copy_findings:
             shutil.copy2(findings, stage / findings.name)
     return out_dir / README

@@ -10,7 +10,10 @@ from matplotlib.figure import Figure
 
 from suite.bench.results import Record
 
+from .answer_plots import jacobian_figure, strategy_cost_figure, throughput_figure
+from .answers import is_unsettled
 from .fmt import MISSING, fmt_bytes, fmt_ratio, fmt_time, fmt_verdict, md_escape
+from .frontpage import render_front_page
 from .inputs import Source
 from .model import (
     GROUP_TITLES,
@@ -19,8 +22,10 @@ from .model import (
     Table,
     baseline_label,
     failing,
+    failing_sizes,
     groups_present,
     headlines,
+    is_baseline,
     main_table,
     not_measured,
     phase_rows,
@@ -34,6 +39,13 @@ SaveFigure = Callable[[str, "Figure | None"], "str | None"]
 METHOD_HEADERS = {"strategy_step": "strategy", "jacobian": "method", "throughput": "operation"}
 FIELD_HEADERS = {"dim": "d", "validate": "validation", "compiled": "compiled"}
 ERROR_CHARS = 80
+STATUS_PAGE = "status.md"
+# The overview figure of a group's page; the 41 families of throughput get one bar chart, not a panel each.
+GROUP_FIGURES = {"throughput": throughput_figure, "jacobian": jacobian_figure}
+
+
+def page_name(group: str) -> str:
+    return f"{group.replace('_', '-')}.md"
 
 HOW_TO_READ = """\
 Times are per call: the median over the timed rounds, with the interquartile range (IQR) as its spread;
@@ -120,21 +132,38 @@ class ReportWriter:
     def env_suffix(self, i: int) -> str:
         return f" ({self.sources[i].label})" if self.merged else ""
 
-    def render(self) -> str:
-        parts = [self.header(), self.environments(), self.headline_section(), self.wrong_section(),
-                 self.failure_section()]
-        for group in groups_present(self.sources):
-            parts.append(self.group_section(group))
-        parts.append(self.findings())
-        return "\n\n".join(p for p in parts if p) + "\n"
+    def render(self) -> dict[str, str]:
+        """The report's pages by file name: README.md (the answers), one page per group, status.md."""
+        pages = {page_name(group): self.group_page(group) for group in groups_present(self.sources)}
+        pages[STATUS_PAGE] = "\n\n".join(p for p in (
+            "# Environments, wrong results and what was not measured", self.environments(),
+            self.wrong_section(), self.failure_section(), self.headline_section(),
+            f"## How to read the tables\n\n{HOW_TO_READ}") if p) + "\n"
+        links = {group: page_name(group) for group in groups_present(self.sources)}
+        pages["README.md"] = render_front_page(self.sources, self.findings_link, links, self.answer_figures(),
+                                               self.details_index())
+        return pages
 
-    def header(self) -> str:
-        n_records = sum(len(s.results.records) for s in self.sources)
-        names = ", ".join(f"`{md_escape(s.path.name if not self.merged else str(s.path))}`" for s in self.sources)
-        scope = (f"{len(self.sources)} environments merged, one column per environment"
-                 if self.merged else "one environment")
-        return (f"# distsuite benchmark report\n\n{scope}; {n_records} measurements from {names}.\n\n"
-                f"## How to read it\n\n{HOW_TO_READ}")
+    def answer_figures(self) -> list[str]:
+        figures = []
+        for name, draw, group, title in (
+                ("answer-strategies", strategy_cost_figure, "strategy_step", "Training step relative to rebuild"),
+                ("answer-jacobian", jacobian_figure, "jacobian", "Jacobian methods relative to the fastest")):
+            figures += self.figures(name, draw, lambda r, g=group: r.group == g, title, by_dim=False)
+        return figures
+
+    def details_index(self) -> str:
+        rows = [f"- [{GROUP_TITLES.get(group, group)}]({page_name(group)})" for group in groups_present(self.sources)]
+        n_wrong = sum(len(failing(s)) for s in self.sources)
+        n_missing = sum(len(not_measured(s)) for s in self.sources)
+        rows.append(f"- [Environments, wrong results ({n_wrong} configurations) and not measured ({n_missing})]"
+                    f"({STATUS_PAGE}); how to read the tables")
+        return "## Details\n\n" + "\n".join(rows) + "\n\n" + self.findings()
+
+    def group_page(self, group: str) -> str:
+        body = self.group_section(group)
+        return (body.replace("## ", "# ", 1) + f"\n\n[How to read these tables]({STATUS_PAGE}#how-to-read-the-tables)"
+                " · [back to the answers](README.md)\n")
 
     def environments(self) -> str:
         fields = list(asdict(self.sources[0].results.environment))
@@ -166,15 +195,16 @@ class ReportWriter:
         rows = []
         for i, source in enumerate(self.sources):
             for r in failing(source):
+                sizes = ", ".join(fmt_size(size) for size in failing_sizes(source, r))
                 rows.append([*([source.label] if self.merged else []), r.group, md_escape(r.family or MISSING),
-                             MISSING if r.dim is None else str(r.dim), md_escape(r.method), str(r.size),
+                             MISSING if r.dim is None else str(r.dim), md_escape(r.method), sizes,
                              fmt_label("validate", r.validate), r.device, r.dtype, fmt_verdict(r.verdict)])
         if not rows:
             return ""
-        headers = [*(["env"] if self.merged else []), "group", "family", "d", "strategy or method", "size",
+        headers = [*(["env"] if self.merged else []), "group", "family", "d", "strategy or method", "sizes",
                    "validation", "device", "dtype", "verdict"]
-        return ("## Wrong results\n\nThese configurations fail their correctness check; their timings below are "
-                "shown with the same mark.\n\n" + table(headers, rows))
+        return ("## Wrong results\n\nThese configurations fail their correctness check at every size listed; "
+                "their timings on the detail pages carry the same mark.\n\n" + table(headers, rows))
 
     def failure_section(self) -> str:
         rows = []
@@ -189,7 +219,8 @@ class ReportWriter:
 
     def group_section(self, group: str) -> str:
         parts = [f"## {GROUP_TITLES.get(group, group)}"]
-        parts += self.figures(f"scaling-{group}", lambda recs, title: scaling_figure(recs, title),
+        draw = GROUP_FIGURES.get(group, scaling_figure)
+        parts += self.figures(f"{draw.__name__.removesuffix('_figure')}-{group}", draw,
                               lambda r: r.group == group, GROUP_TITLES.get(group, group), by_dim=False)
         names = subjects(self.sources, group)
         for subject in names:
@@ -231,7 +262,7 @@ class ReportWriter:
         records = [r for row in main.rows for r in row.records]
         timed = any(r.median_s is not None or r.status != "ok" for r in records)
         columns = ["median", "IQR"] if timed else []
-        if timed and baseline_label(main.group):
+        if timed and baseline_label(main.group) and any(not is_baseline(r) for r in records):
             columns.append(f"vs {baseline_label(main.group)}")
         if any(r.peak_bytes is not None for r in records):
             columns.append("peak memory")
@@ -249,7 +280,8 @@ class ReportWriter:
         ok = record.status == "ok"
         ratio = self.baselines[i].ratio(record)
         values = {
-            "median": fmt_time(record.median_s) if ok else status_text(record),
+            "median": (fmt_time(record.median_s) + (" ≈" if is_unsettled(record) else "")) if ok
+            else status_text(record),
             "IQR": fmt_time(record.iqr_s) if ok and record.median_s is not None else "",
             "peak memory": fmt_bytes(record.peak_bytes) if record.peak_bytes is not None else "",
             "rounds": str(record.rounds) if record.rounds else "",
@@ -317,12 +349,12 @@ class ReportWriter:
 
     def findings(self) -> str:
         if self.findings_link:
-            text = (f"What these numbers mean, the torch disagreements found and the recommendations are in "
+            text = ("The torch disagreements the correctness suite found, by severity: "
                     f"[FINDINGS.md]({self.findings_link}).")
         else:
             text = "No findings document accompanies this report."
         return "## Findings\n\n" + text
 
 
-def render_markdown(sources: Sequence[Source], save: SaveFigure, findings_link: str | None) -> str:
+def render_markdown(sources: Sequence[Source], save: SaveFigure, findings_link: str | None) -> dict[str, str]:
     return ReportWriter(sources, save, findings_link).render()

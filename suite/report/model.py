@@ -234,5 +234,17 @@ def failing(source: Source) -> list[Record]:
     return sorted(seen.values(), key=sort_key)
 
 
+def failing_sizes(source: Source, example: Record) -> list[int]:
+    """Every size at which `example`'s configuration (apart from size and phase) fails with its verdict."""
+    config = tuple(getattr(example, f) for f in DESCRIPTIVE_FIELDS if f not in ("size", "phase"))
+    return sorted({r.size for r in source.results.records if r.verdict == example.verdict
+                   and tuple(getattr(r, f) for f in DESCRIPTIVE_FIELDS if f not in ("size", "phase")) == config})
+
+
+def is_baseline(record: Record) -> bool:
+    spec = BASELINES.get(record.group)
+    return bool(spec and getattr(record, spec[0]) == spec[1])
+
+
 def not_measured(source: Source) -> list[Record]:
     return sorted((r for r in source.results.records if r.status != "ok"), key=sort_key)

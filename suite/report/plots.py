@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from suite.bench.results import Record
 
-from .fmt import fmt_time, verdict_passes
+from .fmt import verdict_passes
 from .model import STEP_PHASES, TOTAL_PHASES, sort_key
 
 _STYLE = {
@@ -112,8 +112,9 @@ def phase_bars_figure(records: Sequence[Record], title: str) -> Figure | None:
             bars.setdefault((r.method, r.validate, r.compiled), {})[r.phase] = r
     verdicts = {k: next((r.verdict for r in timed if (r.method, r.validate, r.compiled) == k and r.verdict), None)
                 for k in bars}
-    fig = Figure(figsize=(max(4.0, 0.75 * len(bars) + 1.8), 3.2), layout="constrained")
+    fig = Figure(figsize=(max(4.0, 0.75 * len(bars) + 2.8), 3.2), layout="constrained")
     ax = fig.subplots()
+    scale, unit = time_unit(max(sum(r.median_s for r in parts.values()) for parts in bars.values()))
     phases = STEP_PHASES if has_phases else TOTAL_PHASES
     labels, labelled = [], set()
     for x, (key, parts) in enumerate(bars.items()):
@@ -123,23 +124,31 @@ def phase_bars_figure(records: Sequence[Record], title: str) -> Figure | None:
             r = parts.get(phase)
             if r is None:
                 continue
-            ax.bar(x, r.median_s, bottom=bottom, color=_PHASE_COLORS.get(phase, _COLORS[0]),
+            ax.bar(x, r.median_s / scale, bottom=bottom, color=_PHASE_COLORS.get(phase, _COLORS[0]),
                    edgecolor=WRONG_COLOR if wrong else "black", linewidth=1.5 if wrong else 0.4,
                    hatch="//" if wrong else None, label=None if phase in labelled else phase)
             labelled.add(phase)
-            bottom += r.median_s
+            bottom += r.median_s / scale
         labels.append(line_label(next(iter(parts.values()))) + (f"\n✗ {verdicts[key]}" if wrong else ""))
-        ax.annotate(fmt_time(bottom), (x, bottom), ha="center", va="bottom", fontsize=6)
+        ax.annotate(f"{bottom:.3g}", (x, bottom), ha="center", va="bottom", fontsize=6)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     for tick, key in zip(ax.get_xticklabels(), bars):
         if verdict_passes(verdicts[key]) is False:
             tick.set_color(WRONG_COLOR)
-    ax.set_ylabel("median time per call [s]")
+    ax.set_ylabel(f"median time per call [{unit}]")
     ax.set_title(f"{title} (size {size})")
     if has_phases:
-        ax.legend(loc="upper left", frameon=False, ncols=2)
+        fig.legend(loc="outside right upper", frameon=False, reverse=True)
     ax.margins(y=0.15)
     return fig
+
+
+def time_unit(seconds: float) -> tuple[float, str]:
+    """The scale and name of the unit that shows `seconds` with 1-3 digits before the point."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return scale, unit
+    return 1e-9, "ns"
 
 
 def style() -> contextlib.AbstractContextManager:
