@@ -9,6 +9,7 @@ import torch
 
 from suite.bench import workloads
 from suite.checks import jacobian as J
+from suite.registry.families import FAMILIES
 
 pytestmark = pytest.mark.benchmark
 
@@ -44,7 +45,7 @@ def estimated_bytes(method: str, family: str, size: int, dim: int, dtype: torch.
 
 def _grid() -> list:
     cases = []
-    for family in J.SIZED_PARAMS:
+    for family in [f.name for f in FAMILIES if f.sized_params is not None]:
         for d in DIMS:
             count = parameter_count(family, d)
             for n in N_SAMPLES:

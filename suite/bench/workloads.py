@@ -88,9 +88,9 @@ def sized_family(family: Family, dim: int | None) -> Family:
     """The family with parameters generated at event dimension `dim` (None: the registry's own)."""
     if dim is None:
         return family
-    if family.name not in J.SIZED_PARAMS:
+    generate = family.sized_params
+    if generate is None:
         raise ValueError(f"{family.name} has no sized parameter generator")
-    generate = J.SIZED_PARAMS[family.name]
     return dataclasses.replace(family, make_params=lambda rng, n: generate(rng, n, dim))
 
 
@@ -108,7 +108,7 @@ def step_stages(state: TrainingState) -> list[Stage]:
 
 def sized_params(family: str, dim: int) -> ParamDict:
     """One unbatched parameter set at event dimension `dim`, as the Jacobian benchmark problems use."""
-    params = J.SIZED_PARAMS[family](np.random.default_rng(0), 1, dim)
+    params = REGISTRY[family].sized_params(np.random.default_rng(0), 1, dim)
     return {k: v if isinstance(v, int) else np.asarray(v)[0] for k, v in params.items()}
 
 

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import special
 from torch.distributions import Distribution
 from torch.distributions.constraints import Constraint
 
-from suite.registry import params as P
-from suite.registry.families import REGISTRY, Family, ParamDict, round_to, to_tensor
+from suite.registry.families import FAMILIES, REGISTRY, Family, ParamDict, Unsupported, round_to, to_tensor
+from suite.registry.known import Severity
 from suite.state import derive_seed, preserved_state
 
 OK = "ok"
@@ -166,28 +165,9 @@ def sampled_problem(family: Family, params: ParamDict, n_samples: int, dtype: to
     return Problem(family, tensors, wrt or differentiable_params(family, params), x, validate_args)
 
 
-# Families whose event size the registry fixes; these generate parameters at any dimension d.
-SIZED_PARAMS: dict[str, Callable[[np.random.Generator, int, int], ParamDict]] = {
-    "MultivariateNormal": lambda rng, n, d: {"loc": P.real(rng, n * d).reshape(n, d),
-                                             "covariance_matrix": P.spd_matrix(rng, n, d)},
-}
 
 
 # --------------------------------------------------------------------------- methods
-
-
-@dataclass(frozen=True)
-class Unsupported:
-    """A method that raises for a family: the error must contain `pattern`; optionally only in one dtype
-    or only with validation on."""
-    pattern: str
-    why: str
-    dtype: torch.dtype | None = None
-    validate_args: bool | None = None
-
-    def applies(self, dtype: torch.dtype, validate_args: bool | None) -> bool:
-        validating = Distribution._validate_args if validate_args is None else validate_args
-        return self.dtype in (None, dtype) and self.validate_args in (None, validating)
 
 
 REVERSE, FORWARD, CLOSED_FORM = "reverse", "forward", "closed form"
@@ -237,7 +217,7 @@ def _vmap_grad(problem: Problem) -> JacobianFn:
 
 
 def _analytic(problem: Problem) -> JacobianFn:
-    score = ANALYTIC_SCORES.get(problem.family.name)
+    score = problem.family.score
     if score is None:
         raise NotImplementedError(f"no analytic score for {problem.family.name}")
 
@@ -270,7 +250,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("jacrev", _func(torch.func.jacrev), "torch.func.jacrev over all parameters"),
     Method("jacfwd", _func(torch.func.jacfwd), "torch.func.jacfwd over all parameters", FORWARD),
     Method("vmap_grad", _vmap_grad, "torch.func.vmap over the samples of torch.func.grad of one log-prob"),
-    Method("analytic", _analytic, "closed-form score in float64 numpy/scipy (ANALYTIC_SCORES)", CLOSED_FORM),
+    Method("analytic", _analytic, "closed-form score in float64 numpy/scipy (the entry's score)", CLOSED_FORM),
 ]}
 
 REFERENCE_METHOD = "analytic"
@@ -381,30 +361,10 @@ def check(problem: Problem, result: JacobianResult, reference: JacobianResult,
 
 def reference_method(family: Family) -> str:
     """The analytic score where the table has one, else the Python loop."""
-    return REFERENCE_METHOD if family.name in ANALYTIC_SCORES else BASELINE_METHOD
+    return REFERENCE_METHOD if family.score is not None else BASELINE_METHOD
 
 
 # --------------------------------------------------------------------------- expected support
-
-
-ALL_METHODS = "*"
-
-# Per family: method (or ALL_METHODS) -> why it raises in torch 2.13.
-UNSUPPORTED_BY_FAMILY: dict[str, dict[str, Unsupported]] = {
-    "GeneralizedPareto": {ALL_METHODS: Unsupported(
-        "Double did not match Float",
-        "log_prob itself fails in float64: torch.isclose(concentration, torch.tensor(0.0)) mixes dtypes",
-        dtype=torch.float64)},
-    "Geometric": {"vmap_grad": Unsupported(
-        "index_put_", "log_prob does a masked in-place write probs[(probs == 1) & (value == 0)] = 0, "
-        "and vmap cannot write a batched value into an unbatched tensor")},
-    "Multinomial": {"vmap_grad": Unsupported(
-        "index_put_", "log_prob does a masked in-place write logits[(value == 0) & (logits == -inf)] = 0, "
-        "and vmap cannot write a batched value into an unbatched tensor")},
-    "Wishart": {"vmap_grad": Unsupported(
-        "data-dependent control flow", "sample validation checks positive_definite, whose check() "
-        "branches on `if not sym_check.all()`, which vmap cannot trace", validate_args=True)},
-}
 
 
 def expected_unsupported(method: Method | str, family: Family, dtype: torch.dtype,
@@ -412,14 +372,13 @@ def expected_unsupported(method: Method | str, family: Family, dtype: torch.dtyp
     method = METHODS[method] if isinstance(method, str) else method
     if method.unsupported is not None:
         return method.unsupported
-    if method.name == REFERENCE_METHOD and family.name not in ANALYTIC_SCORES:
-        return Unsupported("no analytic score", "ANALYTIC_SCORES has no entry for this family")
-    by_method = UNSUPPORTED_BY_FAMILY.get(family.name, {})
-    for key in (method.name, ALL_METHODS):
-        entry = by_method.get(key)
-        if entry is not None and entry.applies(dtype, validate_args):
-            return entry
-    return None
+    if method.name == REFERENCE_METHOD and family.score is None:
+        return Unsupported("no analytic score", "the registry entry names no analytic score")
+    raises = [k for k in family.known_for("log_prob", dtype) if k.severity is Severity.RAISES]
+    if raises:  # every method calls log_prob
+        return Unsupported("", raises[0].what)
+    entry = family.jacobian_unsupported.get(method.name)
+    return entry if entry is not None and entry.applies(dtype, validate_args) else None
 
 
 @dataclass(frozen=True)
@@ -460,7 +419,7 @@ def benchmark_case(method: str, family: str, n_samples: int, dim: int | None, de
                    seed: int = 0, validate_args: bool | None = False) -> tuple[JacobianFn, tuple[torch.Tensor, ...]]:
     """(fn, inputs) such that fn(*inputs) returns the method's per-sample Jacobians; call it repeatedly.
 
-    `dim` sets the event size for families in SIZED_PARAMS (None keeps the registry's). `n_sets` None
+    `dim` sets the event size for families whose entry has sized_params (None keeps the registry's). `n_sets` None
     gives one unbatched parameter set, as in the seed report (MVN mean, N samples, wrt=("loc",));
     wrt None differentiates every floating parameter. x are n_samples draws under `seed`.
     """
@@ -469,139 +428,14 @@ def benchmark_case(method: str, family: str, n_samples: int, dim: int | None, de
     count = 1 if n_sets is None else n_sets
     if dim is None:
         params = fam.make_params(rng, count)
-    elif family in SIZED_PARAMS:
-        params = SIZED_PARAMS[family](rng, count, dim)
+    elif fam.sized_params is not None:
+        params = fam.sized_params(rng, count, dim)
     else:
-        raise ValueError(f"{family} has no sized parameter generator (SIZED_PARAMS: {', '.join(SIZED_PARAMS)})")
+        sized = ", ".join(f.name for f in FAMILIES if f.sized_params is not None)
+        raise ValueError(f"{family} has no sized parameter generator (families with one: {sized})")
     if n_sets is None:
         params = {k: v if isinstance(v, int) else np.asarray(v)[0] for k, v in params.items()}
     problem = sampled_problem(fam, round_to(params, dtype), n_samples, dtype, device, seed, wrt, validate_args)
     return METHODS[method].prepare(problem), problem.inputs
 
 
-# --------------------------------------------------------------------------- analytic scores
-# Each maps float64 numpy parameters (leading axis n) and x (N, n, *event) to d log_prob / d param,
-# shaped (N, n, *param_event) (or broadcastable to it).
-
-
-def _location_scale(dlogf: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], loc_name="loc"):
-    """log p = log f(z) - log scale, z = (x - loc) / scale; dlogf(z) -> (d log f/dz, ...)."""
-    def score(p, x):
-        loc = p.get(loc_name, 0.0)
-        z = (x - loc) / p["scale"]
-        g = dlogf(z)
-        return {loc_name: -g / p["scale"], "scale": -(1 + g * z) / p["scale"]}
-    return score
-
-
-def _gamma(p, x):
-    a, b = p["concentration"], p["rate"]
-    return {"concentration": np.log(b) + np.log(x) - special.digamma(a), "rate": a / b - x}
-
-
-def _dirichlet(p, x):
-    a = p["concentration"]
-    return {"concentration": np.log(x) + special.digamma(a.sum(-1, keepdims=True)) - special.digamma(a)}
-
-
-def _beta(p, x):
-    a, b = p["concentration1"], p["concentration0"]
-    both = special.digamma(a + b)
-    return {"concentration1": np.log(x) + both - special.digamma(a),
-            "concentration0": np.log1p(-x) + both - special.digamma(b)}
-
-
-def _categorical(p, x):
-    probs = p["probs"]
-    one_hot = (np.arange(probs.shape[-1]) == x[..., None]).astype(float)
-    return {"probs": one_hot / probs - 1 / probs.sum(-1, keepdims=True)}
-
-
-def _one_hot(p, x):
-    probs = p["probs"]
-    return {"probs": x / probs - x.sum(-1, keepdims=True) / probs.sum(-1, keepdims=True)}
-
-
-def _mvn_from_cov(cov, loc, x):
-    """(d/d loc, d/d cov) of the Gaussian log density; d/d cov is the symmetric 1/2 (S r r^T S - S)."""
-    precision = np.linalg.inv(cov)
-    r = x - loc
-    s = np.einsum("...ij,...j->...i", precision, r)
-    return s, 0.5 * (s[..., :, None] * s[..., None, :] - precision)
-
-
-def _mvn(p, x):
-    d_loc, d_cov = _mvn_from_cov(p["covariance_matrix"], p["loc"], x)
-    return {"loc": d_loc, "covariance_matrix": d_cov}
-
-
-def _low_rank_mvn(p, x):
-    w = p["cov_factor"]
-    cov = w @ np.swapaxes(w, -1, -2) + p["cov_diag"][..., None] * np.eye(w.shape[-2])
-    d_loc, d_cov = _mvn_from_cov(cov, p["loc"], x)
-    return {"loc": d_loc, "cov_factor": 2 * d_cov @ w, "cov_diag": np.diagonal(d_cov, axis1=-2, axis2=-1)}
-
-
-def _student_t(p, x):
-    nu, scale = p["df"], p["scale"]
-    z = (x - p["loc"]) / scale
-    q = nu + z * z
-    return {"loc": (nu + 1) * z / (scale * q),
-            "scale": (-1 + (nu + 1) * z * z / q) / scale,
-            "df": 0.5 * (special.digamma((nu + 1) / 2) - special.digamma(nu / 2) - 1 / nu - np.log1p(z * z / nu)
-                         + (nu + 1) * z * z / (nu * q))}
-
-
-def _weibull(p, x):
-    k, lam = p["concentration"], p["scale"]
-    log_ratio = np.log(x / lam)
-    power = (x / lam) ** k
-    return {"scale": k / lam * (power - 1), "concentration": 1 / k + log_ratio - power * log_ratio}
-
-
-def _von_mises(p, x):
-    k, delta = p["concentration"], x - p["loc"]
-    return {"loc": k * np.sin(delta), "concentration": np.cos(delta) - special.i1e(k) / special.i0e(k)}
-
-
-def _normal_dlogf(z):
-    return -z
-
-
-ANALYTIC_SCORES: dict[str, Callable[[dict, np.ndarray], dict[str, np.ndarray]]] = {
-    "Normal": _location_scale(_normal_dlogf),
-    "Independent": _location_scale(_normal_dlogf),
-    "Cauchy": _location_scale(lambda z: -2 * z / (1 + z * z)),
-    "Laplace": _location_scale(lambda z: -np.sign(z)),
-    "Gumbel": _location_scale(lambda z: np.exp(-z) - 1),
-    "HalfNormal": _location_scale(_normal_dlogf),
-    "HalfCauchy": _location_scale(lambda z: -2 * z / (1 + z * z)),
-    "LogNormal": lambda p, x: _location_scale(_normal_dlogf)(p, np.log(x)),
-    "Exponential": lambda p, x: {"rate": 1 / p["rate"] - x},
-    "Poisson": lambda p, x: {"rate": x / p["rate"] - 1},
-    "Gamma": _gamma,
-    "Chi2": lambda p, x: {"df": 0.5 * (np.log(x / 2) - special.digamma(p["df"] / 2))},
-    "InverseGamma": lambda p, x: {
-        "concentration": np.log(p["rate"]) - special.digamma(p["concentration"]) - np.log(x),
-        "rate": p["concentration"] / p["rate"] - 1 / x},
-    "Beta": _beta,
-    "Dirichlet": _dirichlet,
-    "StudentT": _student_t,
-    "Weibull": _weibull,
-    "Pareto": lambda p, x: {"alpha": 1 / p["alpha"] + np.log(p["scale"] / x), "scale": p["alpha"] / p["scale"]},
-    "Uniform": lambda p, x: {"low": 1 / (p["high"] - p["low"]), "high": -1 / (p["high"] - p["low"])},
-    "VonMises": _von_mises,
-    "Bernoulli": lambda p, x: {"probs": x / p["probs"] - (1 - x) / (1 - p["probs"])},
-    "Binomial": lambda p, x: {"probs": x / p["probs"] - (p["total_count"] - x) / (1 - p["probs"])},
-    "Geometric": lambda p, x: {"probs": 1 / p["probs"] - x / (1 - p["probs"])},
-    "NegativeBinomial": lambda p, x: {
-        "total_count": special.digamma(p["total_count"] + x) - special.digamma(p["total_count"])
-        + np.log1p(-p["probs"]),
-        "probs": x / p["probs"] - p["total_count"] / (1 - p["probs"])},
-    "Categorical": _categorical,
-    "OneHotCategorical": _one_hot,
-    "OneHotCategoricalStraightThrough": _one_hot,
-    "Multinomial": _one_hot,
-    "MultivariateNormal": _mvn,
-    "LowRankMultivariateNormal": _low_rank_mvn,
-}

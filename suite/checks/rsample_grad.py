@@ -6,7 +6,7 @@
   - IMPLICIT (implicit reparameterisation): dx/dtheta = -(dF/dtheta)(x) / p(x), F the scipy reference
     cdf (its sf above the median), dF/dtheta by central differences in float64;
   - MARGINAL: the implicit rule on a coordinate whose law is known and whose derivative along one
-    parameter component depends on that coordinate alone (PATHWISE table);
+    parameter component depends on that coordinate alone (the entry's `pathwise`);
   - STRAIGHT_THROUGH (discrete families with rsample): the derivative of the mean, by central differences.
   It runs in float64, where the references are exact to far below PATHWISE_TOLERANCE.
 * unbiasedness: the Monte Carlo gradient of E[f(y)], f(y) = atan((y - c) / s) bounded (so heavy tails
@@ -29,20 +29,7 @@ from scipy import stats
 
 from suite.checks import sampling as S
 from suite.registry.families import Family, ParamDict, Tolerance, round_to
-
-REPLAY, IMPLICIT, MARGINAL, STRAIGHT_THROUGH = "replay", "implicit", "marginal", "straight-through"
-CONDITIONAL = "conditional"  # the draw depends on more than one noise variable along this parameter: the
-# pathwise derivative is defined only in expectation given x, so only the unbiasedness check applies.
-
-# Family -> parameter -> how its pathwise derivative is referenced, where the registry's reparam
-# ('explicit' -> REPLAY, 'implicit' -> IMPLICIT, discrete -> STRAIGHT_THROUGH) does not say it.
-PATHWISE: dict[str, dict[str, str]] = {
-    # loc + scale * z / sqrt(chi2 / df): df moves a normal and a gamma; loc and scale act by an affine map.
-    "StudentT": {"df": CONDITIONAL, "loc": REPLAY, "scale": REPLAY},
-    "FisherSnedecor": {"df1": CONDITIONAL, "df2": CONDITIONAL},  # a ratio of two gammas
-    "Wishart": {"df": CONDITIONAL, "covariance_matrix": REPLAY},  # Bartlett: chi2 diagonal, normal below
-    "Dirichlet": {"concentration": MARGINAL},  # x_i ~ Beta(a_i, sum a - a_i); along a_i, dx_i depends on x_i
-}
+from suite.registry.family import CONDITIONAL, IMPLICIT, MARGINAL, REPLAY, STRAIGHT_THROUGH
 
 PATHWISE_SETS = 4
 PATHWISE_DRAWS = 50  # per parameter set
@@ -117,8 +104,8 @@ def _shift(params: ParamDict, name: str, step: np.ndarray) -> ParamDict:
 
 
 def pathwise_method(family: Family, name: str) -> str:
-    if name in PATHWISE.get(family.name, {}):
-        return PATHWISE[family.name][name]
+    if name in family.pathwise:
+        return family.pathwise[name]
     if family.discrete:
         return STRAIGHT_THROUGH
     return REPLAY if family.reparam == "explicit" else IMPLICIT

@@ -55,11 +55,13 @@ def known_error_situations(family: Family) -> list[tuple[str, str, str]]:
     a dtype name, or "expanded" where it raises only after expand."""
     out = []
     for k in family.known:
-        if k.severity is Severity.RAISES and k.check in SHAPE_METHODS:
+        for method in k.checks if k.severity is Severity.RAISES else ():
+            if method not in SHAPE_METHODS:
+                continue
             if k.mode == "expanded":
-                out.append((k.check, "expanded", k.what))
+                out.append((method, "expanded", k.what))
             else:
-                out.extend((k.check, name, k.what) for name in DTYPES if fnmatchcase(name, k.dtype))
+                out.extend((method, name, k.what) for name in DTYPES if fnmatchcase(name, k.dtype))
     return out
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from suite.cli import command_prog, fail
 from suite.registry.families import FAMILIES, Family
-from suite.report.strategies import KNOWN_FAILURES, format_table, is_known, to_markdown, unexpected
+from suite.report.strategies import format_table, is_known, known_failures, to_markdown, unexpected
 from suite.state import preserved_state
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
     known = [r for r in rows if is_known(r) and r.get("verdict") not in (None, "pass")]
     if known:
         print(f"{len(known)} rows are known torch findings, not failures: "
-              + "; ".join(f"{f} {loss}" for f, loss in KNOWN_FAILURES), file=sys.stderr)
+              + "; ".join(f"{f} {loss}" for f, loss in known_failures()), file=sys.stderr)
     wrong = unexpected(rows)
     for r in wrong:
         print(f"unexpected: {r['family']} {r['transform']} {r['loss']} {r['strategy']}: {r['verdict']} "

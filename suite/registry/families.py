@@ -24,6 +24,7 @@ from suite.registry.family import (  # noqa: F401 - the registry's public names
     Family,
     ParamDict,
     Tolerance,
+    Unsupported,
     dtype_name,
     round_to,
     to_tensor,

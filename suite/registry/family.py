@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.distributions as D
+from torch.distributions import Distribution
 
 from suite.registry import references as R
 from suite.registry.known import Known, matching
@@ -42,6 +43,26 @@ def dtype_name(dtype: torch.dtype | str) -> str:
 # Implicitly reparameterised families: rsample's derivative comes from the CDF, not a fixed transform.
 IMPLICIT = "implicit"
 EXPLICIT = "explicit"
+# How a parameter's pathwise derivative is referenced where the reparameterisation kind does not say it:
+# REPLAY (an explicit transform of replayed noise), MARGINAL (through a known marginal law), CONDITIONAL
+# (the draw depends on several noise variables along it: only the unbiasedness check applies).
+REPLAY, MARGINAL, STRAIGHT_THROUGH, CONDITIONAL = "replay", "marginal", "straight-through", "conditional"
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A method that raises for a family: the error must contain `pattern`; optionally only in one dtype
+    or only with validation on."""
+    pattern: str
+    why: str
+    dtype: torch.dtype | None = None
+    validate_args: bool | None = None
+
+    def applies(self, dtype: torch.dtype, validate_args: bool | None) -> bool:
+        validating = Distribution._validate_args if validate_args is None else validate_args
+        return self.dtype in (None, dtype) and self.validate_args in (None, validating)
+
+
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,17 @@ class Family:
     held_when_fitting: Mapping[str, str] = field(default_factory=dict)
     # A maximum-likelihood fit too slow for the default tier (it runs in the slow tier).
     heavy_fit: bool = False
+    # Projections of a draw with known laws, for the samplers' goodness of fit (suite.registry.marginals);
+    # None: the identity projection with the entry's reference.
+    marginals: Callable | None = None
+    # The analytic score d log_prob / d parameter (suite.registry.scores), the Jacobian checks' reference.
+    score: Callable | None = None
+    # Parameter -> how its rsample derivative is referenced, where the reparameterisation kind does not say.
+    pathwise: Mapping[str, str] = field(default_factory=dict)
+    # Parameters at any event size d, for the benchmarks: (rng, n, d) -> parameters.
+    sized_params: Callable | None = None
+    # Jacobian method -> why it raises for this family (a limitation of the method, not of log_prob).
+    jacobian_unsupported: Mapping[str, Unsupported] = field(default_factory=dict)
 
     @property
     def discrete(self) -> bool:

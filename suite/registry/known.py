@@ -46,7 +46,7 @@ Region = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
 @dataclass(frozen=True)
 class Known:
-    check: str
+    check: str | tuple[str, ...]  # fnmatch patterns of the checks one torch defect shows up in
     what: str
     severity: Severity
     dtype: str = "*"
@@ -58,8 +58,12 @@ class Known:
     upstream: str = ""
 
     def applies(self, check: str, dtype: str = "float64", device: str = "cpu", mode: str = "eager") -> bool:
-        return (fnmatchcase(check, self.check) and fnmatchcase(dtype, self.dtype)
+        return (any(fnmatchcase(check, pattern) for pattern in self.checks) and fnmatchcase(dtype, self.dtype)
                 and fnmatchcase(device, self.device) and fnmatchcase(mode, self.mode))
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        return (self.check,) if isinstance(self.check, str) else self.check
 
     def inside(self, coords: Mapping[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
         """The elements of a grid of `shape` inside this deviation's region (all of them without one)."""

@@ -11,11 +11,15 @@ from collections.abc import Iterable, Sequence
 
 from suite.training.strategies import STRATEGIES
 
-# Results torch 2.13 gives for every strategy, so they are findings, not failures of a strategy.
-# Keyed by (family, loss); the same deviation is an xfail in cases/distributions/test_strategies.py.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("Wishart", "kl"): "Wishart.rsample cannot be differentiated (in-place redraw of singular samples)",
-}
+LOSSES = ("mle", "kl")
+
+
+def known_failures() -> dict[tuple[str, str], str]:
+    """(family, loss) -> why torch fails every strategy there: the registry's `strategy.<loss>` findings."""
+    from suite.registry.families import FAMILIES
+
+    return {(family.name, loss): known[0].what for family in FAMILIES for loss in LOSSES
+            if (known := family.known_for(f"strategy.{loss}"))}
 
 RAW_HEADER = ("family", "transform", "loss", "strategy", "verdict", "steps", "final", "mle_err", "cause")
 SUMMARY_TITLE = "## Summary: verdicts per family and strategy"
@@ -59,7 +63,7 @@ def outcome(row: dict) -> str:
 
 
 def is_known(row: dict) -> bool:
-    return (row["family"], row.get("loss")) in KNOWN_FAILURES
+    return (row["family"], row.get("loss")) in known_failures()
 
 
 def unexpected(rows: Iterable[dict]) -> list[dict]:
@@ -120,7 +124,7 @@ def to_markdown(rows: Sequence[dict], torch_version: str, steps: int, seed: int)
     correct = [s for s in STRATEGIES if s != "retain_graph"]
     counts = summary_counts(rows)
     n_fittable = sum(1 for per in counts.values() if "-" not in per)
-    known = "; ".join(f"{family} {loss}: {why}" for (family, loss), why in KNOWN_FAILURES.items())
+    known = "; ".join(f"{family} {loss}: {why}" for (family, loss), why in known_failures().items())
     return "\n\n".join([
         "# Training strategies: verdict table",
         f"Written by `python -m suite strategies --markdown reports/STRATEGIES.md` (torch {torch_version}, "

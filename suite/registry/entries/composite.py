@@ -7,6 +7,7 @@ import torch.distributions as D
 from scipy import stats
 
 from suite.registry import makers as M
+from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
 from suite.registry.family import Family
@@ -21,7 +22,9 @@ ENTRIES: list[Family] = [
            build=lambda loc, scale, validate_args=None: D.Independent(
                D.Normal(loc, scale, validate_args=validate_args), 1, validate_args=validate_args),
            param_constraints={"loc": D.constraints.real, "scale": D.constraints.positive},
-           invalid=({"scale": -1.0},)),
+           invalid=({"scale": -1.0},),
+           score=scores.normal,
+           marginals=marginals.independent_normal),
     Family("MixtureSameFamily", D.MixtureSameFamily,
            M.params(weights=lambda rng, n: P.simplex(rng, n, 3), loc=M.vector(lambda r, m: P.real(r, m, 100.0), 3),
                    scale=M.vector(M.positive(1e-2, 1e2), 3)),
@@ -106,7 +109,8 @@ ENTRIES: list[Family] = [
                  "rsample: d x / d probs is exactly 0 for probs in (0.499, 0.501] (icdf returns u there); at "
                  "probs=0.50067 the reference d/dprobs E[atan((x-c)/s)] is 0.362, torch's Monte Carlo 0",
                  Severity.WRONG_FLOAT64, dtype="float64"),
-           )),
+           ),
+           marginals=marginals.continuous_bernoulli),
     Family("LogisticNormal", D.LogisticNormal,
            M.params(loc=M.vector(lambda r, m: P.real(r, m, 3.0), 3), scale=M.vector(M.positive(0.1, 3.0), 3)),
            lambda p: R.LogisticNormalReference(p["loc"], p["scale"]),
@@ -119,7 +123,8 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'float32 clipping of stick fractions: log density off by up to 2.5e5 in the far tails',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           marginals=marginals.logistic_normal),
     Family("RelaxedBernoulli", D.RelaxedBernoulli,
            M.params(temperature=M.positive(0.1, 10.0), probs=lambda rng, n: P.probability(rng, n, 1e-3)),
            lambda p: R.RelaxedBernoulliReference(p["temperature"], p["probs"]),
@@ -150,6 +155,7 @@ ENTRIES: list[Family] = [
                Known("shapes.per_set",
                  "temperature: a temperature per parameter set, shaped like the batch, raises 'The size of tensor "
                  "a (4) must match the size of tensor b (3)' in rsample; shaped batch + (1,) it samples but "
-                 "log_prob returns (n, n) for a batch of n (pytorch#37162)", Severity.RAISES),
-           )),
+                 "log_prob returns (n, n) for a batch of n", Severity.RAISES, upstream="pytorch#37162"),
+           ),
+           marginals=marginals.concrete),
 ]

@@ -7,9 +7,10 @@ import torch.distributions as D
 from scipy import stats
 
 from suite.registry import makers as M
+from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
-from suite.registry.family import NAN, Family
+from suite.registry.family import NAN, Family, Unsupported
 from suite.registry.known import Known, Severity
 
 ENTRIES: list[Family] = [
@@ -18,7 +19,8 @@ ENTRIES: list[Family] = [
            lambda p: R.FiniteDiscreteReference(
                stats.bernoulli(p["probs"]), 1,
                mode=lambda: np.where(p["probs"] == 0.5, NAN, (p["probs"] > 0.5).astype(float))),
-           "scipy.stats.bernoulli(probs)", invalid=({"probs": 1.5}, {"probs": -0.1})),
+           "scipy.stats.bernoulli(probs)", invalid=({"probs": 1.5}, {"probs": -0.1}),
+           score=scores.bernoulli),
     Family("Binomial", D.Binomial,
            M.params(total_count=lambda rng, n: P.counts(rng, n, 1, 10_000), probs=P.probability),
            M.scipy(lambda p: stats.binom(p["total_count"], p["probs"]), discrete=True,
@@ -28,11 +30,16 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'float32 lgamma cancellation at total_count 1e4: log_prob off by up to 0.015',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           score=scores.binomial),
     Family("Geometric", D.Geometric,
            M.params(probs=P.probability),
            M.scipy(lambda p: stats.geom(p["probs"], loc=-1), discrete=True, mode=lambda p: 0 * p["probs"]),
-           "scipy.stats.geom(probs, loc=-1)", invalid=({"probs": 0.0}, {"probs": 1.5})),
+           "scipy.stats.geom(probs, loc=-1)", invalid=({"probs": 0.0}, {"probs": 1.5}),
+           score=scores.geometric,
+           jacobian_unsupported={"vmap_grad": Unsupported(
+               "index_put_", "log_prob does a masked in-place write probs[(probs == 1) & (value == 0)] = 0, "
+               "and vmap cannot write a batched value into an unbatched tensor")}),
     Family("NegativeBinomial", D.NegativeBinomial,
            M.params(total_count=M.positive(0.1, 1e3), probs=lambda rng, n: P.probability(rng, n, 1e-3)),
            M.scipy(lambda p: stats.nbinom(p["total_count"], 1 - p["probs"]), discrete=True,
@@ -45,7 +52,8 @@ ENTRIES: list[Family] = [
                Known('mode',
                      'float32 floor((r - 1) p / (1 - p)) flips at integer ties: mode 0 where it is 1',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           score=scores.negative_binomial),
     Family("Poisson", D.Poisson,
            M.params(rate=M.positive(1e-3, 1e4)),
            M.scipy(lambda p: stats.poisson(p["rate"]), discrete=True, mode=lambda p: np.floor(p["rate"])),
@@ -54,7 +62,8 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'float32 lgamma cancellation at rate ~1e4: log_prob off by up to 0.01',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           score=scores.poisson),
     Family("Categorical", D.Categorical,
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"]),
@@ -65,7 +74,8 @@ ENTRIES: list[Family] = [
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           score=scores.categorical),
     Family("OneHotCategorical", D.OneHotCategorical,
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"], one_hot=True),
@@ -75,7 +85,8 @@ ENTRIES: list[Family] = [
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           score=scores.one_hot),
     Family("OneHotCategoricalStraightThrough", D.OneHotCategoricalStraightThrough,
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"], one_hot=True),
@@ -85,7 +96,8 @@ ENTRIES: list[Family] = [
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           score=scores.one_hot),
     Family("Multinomial", D.Multinomial,
            lambda rng, n: {"total_count": 20, "probs": P.simplex(rng, n, 4)},
            lambda p: R.MultinomialReference(p["total_count"], p["probs"]),
@@ -96,6 +108,12 @@ ENTRIES: list[Family] = [
                      'in float64',
                      Severity.WRONG_FLOAT64, dtype='float64'),
                Known("entropy", "AttributeError: 'Multinomial' object has no attribute '_binomial': "
-                 "Multinomial.expand does not copy _binomial (pytorch#197898)", Severity.RAISES, mode="expanded"),
-           )),
+                 "Multinomial.expand does not copy _binomial", Severity.RAISES, mode="expanded",
+                 upstream="pytorch#197898"),
+           ),
+           score=scores.one_hot,
+           marginals=marginals.multinomial,
+           jacobian_unsupported={"vmap_grad": Unsupported(
+               "index_put_", "log_prob does a masked in-place write logits[(value == 0) & (logits == -inf)] = 0, "
+               "and vmap cannot write a batched value into an unbatched tensor")}),
 ]

@@ -7,9 +7,10 @@ import torch.distributions as D
 from scipy import stats
 
 from suite.registry import makers as M
+from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
-from suite.registry.family import NAN, Family
+from suite.registry.family import CONDITIONAL, MARGINAL, NAN, REPLAY, Family, Unsupported
 from suite.registry.known import Known, Severity
 
 _SYMMETRIC_SPLIT = ("forward mode splits d/d {p}[i,j] unevenly between entries (i,j) and (j,i) where reverse "
@@ -28,7 +29,11 @@ ENTRIES: list[Family] = [
                                             (p["concentration"] - 1)
                                             / (p["concentration"].sum(-1, keepdims=True) - 4), NAN)),
            "scipy.stats.dirichlet(concentration), one parameter set at a time",
-           invalid=({"concentration": -1.0},), implicit_reparam=True),
+           invalid=({"concentration": -1.0},), implicit_reparam=True,
+           score=scores.dirichlet,
+           marginals=marginals.dirichlet,
+           # x_i ~ Beta(a_i, sum a - a_i): along a_i, dx_i depends on x_i alone
+           pathwise={"concentration": MARGINAL}),
     Family("MultivariateNormal", D.MultivariateNormal,
            M.params(loc=M.vector(P.real, 3), covariance_matrix=M.spd_matrix(3)),
            M.rowwise(lambda p: stats.multivariate_normal(p["loc"], p["covariance_matrix"]), 1,
@@ -42,7 +47,11 @@ ENTRIES: list[Family] = [
                Known("jacobian.raw_entries.forward", _SYMMETRIC_SPLIT.format(
                  p="covariance_matrix", err="0.991", where="float32"), Severity.CONVENTION, dtype="float32"),
            ),
-           heavy_fit=True),
+           heavy_fit=True,
+           score=scores.mvn,
+           marginals=marginals.mvn("MultivariateNormal"),
+           sized_params=lambda rng, n, d: {"loc": P.real(rng, n * d).reshape(n, d),
+                                           "covariance_matrix": P.spd_matrix(rng, n, d)}),
     Family("LowRankMultivariateNormal", D.LowRankMultivariateNormal,
            M.params(loc=M.vector(P.real, 3), cov_factor=lambda rng, n: rng.normal(size=(n, 3, 2)),
                    cov_diag=M.vector(M.positive(1e-2, 1e2), 3)),
@@ -61,7 +70,9 @@ ENTRIES: list[Family] = [
                  "at cov_diag (3.62, 0.0100, 1.42): float32 through the Woodbury capacitance", Severity.FLOAT32,
                  dtype="float32"),
            ),
-           heavy_fit=True),
+           heavy_fit=True,
+           score=scores.low_rank_mvn,
+           marginals=marginals.mvn("LowRankMultivariateNormal")),
     Family("Wishart", D.Wishart,
            M.params(df=M.positive(2.5, 100.0), covariance_matrix=M.spd_matrix(3)),
            M.rowwise(lambda p: stats.wishart(p["df"], p["covariance_matrix"]), 2,
@@ -84,12 +95,16 @@ ENTRIES: list[Family] = [
                  p="covariance_matrix", err="0.910", where="float64"), Severity.CONVENTION, dtype="float64"),
                Known("jacobian.raw_entries.forward", _SYMMETRIC_SPLIT.format(
                  p="covariance_matrix", err="0.972", where="float32"), Severity.CONVENTION, dtype="float32"),
-               Known("rsample.flow", _WISHART_BACKWARD, Severity.RAISES),
-               Known("rsample.unbiasedness", _WISHART_BACKWARD, Severity.RAISES),
-               Known("shapes.gradient", _WISHART_BACKWARD, Severity.RAISES),
-               Known("strategy.kl", _WISHART_BACKWARD, Severity.RAISES),
+               Known(("rsample.flow", "rsample.unbiasedness", "shapes.gradient", "strategy.kl"), _WISHART_BACKWARD,
+                     Severity.RAISES),
            ),
-           heavy_fit=True),
+           heavy_fit=True,
+           marginals=marginals.wishart,
+           # Bartlett: a chi2 diagonal (df) and normals below it (covariance_matrix by an affine map)
+           pathwise={"df": CONDITIONAL, "covariance_matrix": REPLAY},
+           jacobian_unsupported={"vmap_grad": Unsupported(
+               "data-dependent control flow", "sample validation checks positive_definite, whose check() "
+               "branches on `if not sym_check.all()`, which vmap cannot trace", validate_args=True)}),
     Family("LKJCholesky", D.LKJCholesky,
            # From 0.5: below it the tail quantiles of the correlation round to exactly +-1 in float64.
            lambda rng, n: {"dim": 2, "concentration": P.log_uniform(rng, n, 0.5, 100.0)},
@@ -100,5 +115,6 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'float32 log_prob off by up to 0.16 for concentration < 1 (log of a float32 diagonal near 0)',
                      Severity.FLOAT32, dtype='float32'),
-           )),
+           ),
+           marginals=marginals.lkj_cholesky),
 ]
