@@ -8,7 +8,7 @@ import torch
 
 from suite.bench import measure, workloads
 from suite.bench.results import Record
-from suite.registry.families import FAMILIES, REGISTRY, dtype_name
+from suite.registry.families import FAMILIES, dtype_name
 
 pytestmark = pytest.mark.benchmark
 
@@ -17,13 +17,12 @@ SIZES = [pytest.param(10**2, id="1e2"), pytest.param(10**4, id="1e4"),
          pytest.param(10**8, id="1e8", marks=pytest.mark.gpu_only)]
 CASES = [pytest.param(f, m, id=f"{f.name}-{m}") for f in FAMILIES for m in workloads.methods_of(f)]
 
-# torch.compile costs seconds per graph on a small CPU: two families, one size in the default
-# --benchmark run, the rest in the slow tier.
-COMPILED_FAMILIES = ("Normal", "Gamma")
+# torch.compile costs seconds per graph on a small CPU: the representative families (compile_benchmark in
+# their entries), one size in the default --benchmark run, the rest in the slow tier.
 COMPILED_SIZES = [pytest.param(10**4, id="1e4"), pytest.param(10**2, id="1e2", marks=pytest.mark.slow),
                   pytest.param(10**6, id="1e6", marks=pytest.mark.cpu_slow)]
-COMPILED_CASES = [pytest.param(REGISTRY[f], m, id=f"{f}-{m}") for f in COMPILED_FAMILIES
-                  for m in workloads.methods_of(REGISTRY[f])]
+COMPILED_CASES = [pytest.param(f, m, id=f"{f.name}-{m}") for f in FAMILIES if f.compile_benchmark
+                  for m in workloads.methods_of(f)]
 
 
 def _known_to_raise(family, method: str, dtype: torch.dtype) -> bool:

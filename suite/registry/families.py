@@ -34,6 +34,15 @@ FAMILIES: list[Family] = [*continuous.ENTRIES, *discrete.ENTRIES, *multivariate.
 FAMILIES = [family for family in FAMILIES if family.torch_cls is not None]  # older torch lacks some
 REGISTRY: dict[str, Family] = {family.name: family for family in FAMILIES}
 
+
+def register(family: Family) -> Family:
+    """Add an entry at run time (before the cases are collected, e.g. from a conftest or plugin)."""
+    if family.name in REGISTRY:
+        raise ValueError(f"a family named {family.name!r} is registered already")
+    FAMILIES.append(family)
+    REGISTRY[family.name] = family
+    return family
+
 ABSTRACT_CLASSES = frozenset({"Distribution", "ExponentialFamily"})
 
 

@@ -70,8 +70,10 @@ class Family:
     name: str
     torch_cls: type
     make_params: Callable[[np.random.Generator, int], ParamDict]
+    # The float64 reference for a batch of parameter sets: a suite reference, or a frozen scipy.stats
+    # distribution broadcast over the sets.
     reference: Callable[[ParamDict], R.Reference]
-    reference_name: str
+    reference_name: str = ""
     build: Callable[..., D.Distribution] | None = None
     invalid: tuple[Mapping[str, float], ...] = ()
     tolerance: Mapping[torch.dtype, Tolerance] = field(default_factory=lambda: DEFAULT_TOLERANCE)
@@ -84,6 +86,8 @@ class Family:
     held_when_fitting: Mapping[str, str] = field(default_factory=dict)
     # A maximum-likelihood fit too slow for the default tier (it runs in the slow tier).
     heavy_fit: bool = False
+    # A representative family whose torch.compile'd throughput the default benchmark tier measures.
+    compile_benchmark: bool = False
     # Projections of a draw with known laws, for the samplers' goodness of fit (suite.registry.marginals);
     # None: the identity projection with the entry's reference.
     marginals: Callable | None = None
@@ -95,6 +99,9 @@ class Family:
     sized_params: Callable | None = None
     # Jacobian method -> why it raises for this family (a limitation of the method, not of log_prob).
     jacobian_unsupported: Mapping[str, Unsupported] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reference", R.accepting_scipy(self.reference))
 
     @property
     def discrete(self) -> bool:

@@ -115,6 +115,23 @@ class ScipyReference(Reference):
         return points
 
 
+
+def accepting_scipy(reference: Callable[[dict], object]) -> Callable[[dict], Reference]:
+    """`reference`, where it returns a frozen scipy.stats distribution, returning it as a ScipyReference."""
+    if getattr(reference, "accepts_scipy", False):
+        return reference
+
+    def wrapped(params: dict) -> Reference:
+        found = reference(params)
+        if isinstance(found, Reference):
+            return found
+        if isinstance(getattr(found, "dist", None), (stats.rv_continuous, stats.rv_discrete)):
+            return ScipyReference(found, discrete=isinstance(found.dist, stats.rv_discrete))
+        raise TypeError(f"a reference must be a suite Reference or a frozen scipy.stats distribution, "
+                        f"not {type(found).__name__}")
+    wrapped.accepts_scipy = True
+    return wrapped
+
 class FiniteDiscreteReference(ScipyReference):
     """A scipy discrete distribution whose support is {0, ..., upper}, enumerable."""
 

@@ -203,12 +203,13 @@ class FitSpec:
 
 
 # Arguments held at their true value when fitting, for reasons the constraints cannot tell.
-def _unconstrained_norm(transforms: Mapping[str, Transform], params: ParamDict, index: int) -> float:
-    total = 0.0
+def _unconstrained_norms(transforms: Mapping[str, Transform], params: ParamDict, count: int) -> np.ndarray:
+    """Per parameter set, the sum over parameters of the mean square of its unconstrained value."""
+    total = np.zeros(count)
     for name, t in transforms.items():
-        value = torch.as_tensor(np.asarray(params[name])[index:index + 1] if np.ndim(params[name])
-                                else params[name], dtype=torch.float64)
-        total += float(t.inv(value).square().mean())
+        value = torch.as_tensor(np.asarray(params[name]), dtype=torch.float64)
+        inverse = t.inv(value).square()
+        total += inverse.reshape(count, -1).mean(1).numpy() if np.ndim(params[name]) else float(inverse.mean())
     return total
 
 
@@ -256,7 +257,7 @@ def fit_spec(family: Family, seed: int = 0, candidates: int = 64) -> FitSpec:
         elif name not in held:
             names.append(name)
     transforms = {n: transform_to(declared[n]) for n in names}
-    best = min(range(candidates), key=lambda i: _unconstrained_norm(transforms, pool, i))
+    best = int(np.argmin(_unconstrained_norms(transforms, pool, candidates)))
     true = {k: np.asarray(v)[best:best + 1] if np.ndim(v) else v for k, v in pool.items()}
     true_t = {k: to_tensor(v, torch.float64, "cpu") for k, v in true.items()}
     for name in _support_parameters(factory, true_t, names, transforms):
