@@ -79,7 +79,8 @@ def _measured(subject: str, known: Known) -> tuple[str, str]:
     return _cell(worst.get("torch")), _cell(worst.get("reference"))
 
 
-def render() -> str:
+def render(measured: bool = True) -> str:
+    """FINDINGS.md; without `measured`, the torch and reference columns stay blank (a cheap structural copy)."""
     counts = count_by_severity()
     summary = " · ".join(f"{title}: {n}" for title, n in counts.items())
     lines = [HEADER.format(torch=torch.__version__, n=N_PARAMETER_SETS, counts=summary)]
@@ -90,7 +91,7 @@ def render() -> str:
         for subject, known in by_severity:
             if known.severity is not severity:
                 continue
-            got, want = _measured(subject, known)
+            got, want = _measured(subject, known) if measured else ("", "")
             dtype = known.dtype if known.mode == "*" else f"{known.dtype} ({known.mode})"
             cells = [subject, ", ".join(known.checks), dtype, known.where, known.what.replace("|", "\\|"), got, want,
                      known.upstream]
