@@ -7,6 +7,7 @@ family's known deviations and passes, fails, xfails or skips with the reason it 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -81,10 +82,9 @@ def _invalid(family: Family, dtype: torch.dtype, device: str, rng: np.random.Gen
 def _shapes(family: Family, dtype: torch.dtype, device: str, rng: np.random.Generator) -> CheckResult:
     from suite.checks import shapes
     found = shapes.check_shapes(family, SHAPES_BATCH, dtype, device, rng)
-    if found.ok and dtype == torch.float64:
+    if found.passed and dtype == torch.float64:
         found = shapes.check_values(family, SHAPES_BATCH, device, rng)
-    return CheckResult("shapes", family.name, dtype_name(dtype), passed=found.ok, compared=found.compared,
-                       failures=len(found.failures), message=found.summary())
+    return dataclasses.replace(found, check="shapes", family=family.name, dtype=dtype_name(dtype))
 
 
 def _sampler(method: str) -> Run:

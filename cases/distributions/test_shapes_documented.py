@@ -42,7 +42,7 @@ def test_seed_003_independent_normal_is_the_diagonal_mvn(device, rng):
     loc = mean.double().cpu().numpy()
     scale = np.sqrt(var.double().cpu().numpy())
     result = S.check_diagonal_gaussians(NORMAL, loc, scale, torch.float32, device, rng)
-    assert result.ok, result.summary()
+    assert result.passed, result.summary()
 
 
 @pytest.mark.parametrize("batch_shape", S.BATCH_SHAPES, ids=lambda b: "x".join(map(str, b)) or "scalar")
@@ -51,4 +51,4 @@ def test_diagonal_gaussians_agree(batch_shape, dtype, device, rng):
     LowRankMultivariateNormal(mu, 0, sigma^2) against scipy.stats.norm summed over the event."""
     loc, scale = S.diagonal_gaussian_params(NORMAL, rng, batch_shape, dim=3)
     result = S.check_diagonal_gaussians(NORMAL, loc, scale, dtype, device, rng)
-    assert result.ok, result.summary()
+    assert result.passed, result.summary()

@@ -57,6 +57,6 @@ def test_drawn_shapes(family, plan, device):
         for dtype in (torch.float32, torch.float64):
             result = S.check_shapes(family, batch, dtype, device, np.random.default_rng(seed),
                                     plan=[view], sample_shapes=(sample,))
-            assert result.ok, result.summary()
+            assert result.passed, result.summary()
         result = S.check_values(family, batch, device, np.random.default_rng(seed), plan=[view])
-        assert result.ok, result.summary()
+        assert result.passed, result.summary()

@@ -124,54 +124,54 @@ def elementwise_log_prob(dist):
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
 def test_shape_check_catches_short_independent(family, rng):
     result = S.check_shapes(family, BATCHED, torch.float64, "cpu", rng, independent=ShortIndependent)
-    assert not result.ok
-    assert any("log_prob shape" in failure for failure in result.failures), result.summary()
+    assert not result.passed
+    assert any("log_prob shape" in failure for failure in result.details), result.summary()
 
 
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
 def test_value_check_catches_short_independent(family, rng):
-    assert not S.check_values(family, BATCHED, "cpu", rng, independent=ShortIndependent).ok
+    assert not S.check_values(family, BATCHED, "cpu", rng, independent=ShortIndependent).passed
 
 
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
 def test_value_check_catches_what_shapes_cannot(family, rng):
     """SliceIndependent has every shape right: only the value check sees it."""
-    assert S.check_shapes(family, BATCHED, torch.float64, "cpu", rng, independent=SliceIndependent).ok
+    assert S.check_shapes(family, BATCHED, torch.float64, "cpu", rng, independent=SliceIndependent).passed
     result = S.check_values(family, BATCHED, "cpu", rng, independent=SliceIndependent)
-    assert not result.ok
-    assert any("Independent" in failure for failure in result.failures), result.summary()
+    assert not result.passed
+    assert any("Independent" in failure for failure in result.details), result.summary()
 
 
 @pytest.mark.parametrize("family", MULTIVARIATE_CONTINUOUS, ids=ids)
 def test_value_check_catches_error_only_when_batched(family, rng):
     """Right without a batch, off by 1e-6 relative with one: the per-element reference comparison fails."""
-    assert S.check_values(family, (), "cpu", rng, plan=[S.View()], wrap=off_when_batched).ok
+    assert S.check_values(family, (), "cpu", rng, plan=[S.View()], wrap=off_when_batched).passed
     result = S.check_values(family, (3,), "cpu", rng, wrap=off_when_batched)
-    assert not result.ok
-    assert any("vs reference" in failure for failure in result.failures), result.summary()
+    assert not result.passed
+    assert any("vs reference" in failure for failure in result.details), result.summary()
 
 
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
 def test_value_check_catches_stale_expand(family, rng):
     plain = S.check_values(family, BATCHED, "cpu", rng, plan=[S.View()], wrap=stale_expand)
-    assert plain.ok, plain.summary()
+    assert plain.passed, plain.summary()
     result = S.check_values(family, BATCHED, "cpu", rng, wrap=stale_expand)
-    assert any("expand" in failure and "explicitly built" in failure for failure in result.failures)
+    assert any("expand" in failure and "explicitly built" in failure for failure in result.details)
 
 
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
 def test_shape_check_catches_dropped_sample_dimension(family, rng):
     result = S.check_shapes(family, BATCHED, torch.float32, "cpu", rng, wrap=drops_sample_dim)
-    assert any("sample shape" in failure for failure in result.failures), result.summary()
+    assert any("sample shape" in failure for failure in result.details), result.summary()
 
 
 @pytest.mark.parametrize("fault", [detached_rsample, nan_gradient_rsample], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("family", RSAMPLE_REPRESENTATIVES, ids=ids)
 def test_gradient_check_catches(family, fault, rng):
     result = S.check_gradient_flow(family, BATCHED, "cpu", rng, wrap=fault)
-    assert not result.ok
+    assert not result.passed
     expected = "rsample does not depend" if fault is detached_rsample else "non-finite"
-    assert any(expected in failure for failure in result.failures), result.summary()
+    assert any(expected in failure for failure in result.details), result.summary()
 
 
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
@@ -197,5 +197,5 @@ def test_diagonal_gaussian_check_catches_sigma_for_variance(rng):
     normal = REGISTRY["Normal"]
     loc, scale = S.diagonal_gaussian_params(normal, rng, BATCHED, dim=3)
     result = S.check_diagonal_gaussians(normal, loc, scale, torch.float64, "cpu", rng, make=make)
-    assert not result.ok
-    assert all(failure.startswith("MultivariateNormal(diag)") for failure in result.failures), result.summary()
+    assert not result.passed
+    assert all(failure.startswith("MultivariateNormal(diag)") for failure in result.details), result.summary()

@@ -25,6 +25,7 @@ class CheckResult:
     max_rel_error: float = 0.0
     worst: dict = field(default_factory=dict)
     message: str = ""
+    details: list[str] = field(default_factory=list, repr=False)  # each failure, for checks that list them
     ok: np.ndarray | None = field(default=None, repr=False)
     coords: dict = field(default_factory=dict, repr=False)
 

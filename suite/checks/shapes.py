@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.distributions as D
 
+from suite.checks.result import CheckResult
 from suite.checks.values import VALUE_METHODS as SHAPE_METHODS
 from suite.registry.families import DTYPES, Family, ParamDict, Tolerance, dtype_name, round_to, to_tensor
 from suite.registry.known import Severity
@@ -257,8 +258,9 @@ def leaf_params(params: ParamDict, dtype: torch.dtype, device: str | torch.devic
 
 
 @dataclass
-class CheckResult:
-    """Outcome of one check: what was compared, what disagreed, what torch does not implement."""
+class ShapeTally:
+    """What one check has compared so far, what disagreed, what torch does not implement; `to_result` makes
+    it the suite's one CheckResult."""
 
     check: str
     where: str
@@ -274,6 +276,10 @@ class CheckResult:
     def fail(self, message: str) -> None:
         self.failures.append(message)
 
+    def to_result(self) -> CheckResult:
+        return CheckResult(self.check, self.where, passed=self.ok, compared=self.compared,
+                           failures=len(self.failures), message=self.summary(), details=list(self.failures))
+
     def summary(self, limit: int = 8) -> str:
         head = (f"{self.check} {self.where}: {len(self.failures)} failure(s) in {self.compared} comparisons"
                 f" over {self.combinations} combinations")
@@ -285,7 +291,7 @@ class CheckResult:
         return "\n  ".join([head, *lines])
 
 
-def _call(result: CheckResult, label: str, family: Family, method: str, dtype: torch.dtype,
+def _call(result: ShapeTally, label: str, family: Family, method: str, dtype: torch.dtype,
           fn: Callable[[], torch.Tensor], expanded: bool = False) -> torch.Tensor | None:
     """Run one torch method; NotImplementedError and known errors skip it, other errors are failures."""
     if known_error(family, method, dtype, expanded):
@@ -317,7 +323,7 @@ def _shape_fn(dist: D.Distribution, method: str, sample_shape: Shape, x: torch.T
 
 
 def check_view_shapes(family: Family, base: D.Distribution, batch_shape: Shape, view: View,
-                      sample_shapes: tuple[Shape, ...], dtype: torch.dtype, result: CheckResult,
+                      sample_shapes: tuple[Shape, ...], dtype: torch.dtype, result: ShapeTally,
                       independent: MakeIndependent = D.Independent) -> None:
     """batch_shape, event_shape and every method's output shape of one view, for each sample shape."""
     label = f"{view}"
@@ -361,17 +367,17 @@ def check_shapes(family: Family, batch_shape: Shape, dtype: torch.dtype, device:
                  sample_shapes: tuple[Shape, ...] = SAMPLE_SHAPES, *, wrap: Wrap = lambda d: d,
                  independent: MakeIndependent = D.Independent, per_set: bool = False) -> CheckResult:
     """Every view of `views(batch_shape)` x every sample shape: the shapes torch reports and returns."""
-    result = CheckResult("shapes", f"{family.name} batch_shape={batch_shape} {dtype_name(dtype)}")
+    result = ShapeTally("shapes", f"{family.name} batch_shape={batch_shape} {dtype_name(dtype)}")
     params = batched_params(family, rng, batch_shape, per_set)
     with one_thread():
         try:
             base = wrap(params.instantiate(batch_shape, dtype, device, validate_args=False))
         except Exception as error:  # noqa: BLE001
             result.fail(f"construction raised {type(error).__name__}: {error}")
-            return result
+            return result.to_result()
         for view in plan if plan is not None else views(batch_shape):
             check_view_shapes(family, base, batch_shape, view, sample_shapes, dtype, result, independent)
-    return result
+    return result.to_result()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,7 +390,7 @@ def _agree(actual: np.ndarray, expected: np.ndarray, bound: np.ndarray) -> np.nd
         return same_nonfinite | (np.abs(actual - expected) <= bound)
 
 
-def compare_summed(result: CheckResult, where: str, actual: torch.Tensor | None, terms: np.ndarray,
+def compare_summed(result: ShapeTally, where: str, actual: torch.Tensor | None, terms: np.ndarray,
                    summed: int, tol: Tolerance, reference: bool = False) -> None:
     """actual == terms summed over their `summed` rightmost axes, within the tolerance of each term
     (rtol * sum|term| + atol * number of terms: the bound a sum of per-term errors obeys). NaN must
@@ -421,7 +427,7 @@ def _reference_or_none(fn: Callable[[], np.ndarray]) -> np.ndarray | None:
 
 
 def check_view_values(family: Family, params: BatchedParams, base: D.Distribution, view: View,
-                      device: str | torch.device, rng: np.random.Generator, result: CheckResult,
+                      device: str | torch.device, rng: np.random.Generator, result: ShapeTally,
                       wrap: Wrap = lambda d: d, independent: MakeIndependent = D.Independent) -> None:
     """One view in value, at points of the reference on the view's grid (VALUE_SAMPLE_SHAPE of them).
 
@@ -474,13 +480,13 @@ def check_values(family: Family, batch_shape: Shape, device: str | torch.device,
                  plan: list[View] | None = None, *, wrap: Wrap = lambda d: d,
                  independent: MakeIndependent = D.Independent) -> CheckResult:
     """Every view of `views(batch_shape)` in value, in float64 (see check_view_values)."""
-    result = CheckResult("values", f"{family.name} batch_shape={batch_shape} float64")
+    result = ShapeTally("values", f"{family.name} batch_shape={batch_shape} float64")
     params = batched_params(family, rng, batch_shape)
     with one_thread():
         base = wrap(params.instantiate(batch_shape, torch.float64, device, validate_args=True))
         for view in plan if plan is not None else views(batch_shape):
             check_view_values(family, params, base, view, device, rng, result, wrap, independent)
-    return result
+    return result.to_result()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,17 +506,17 @@ def check_gradient_flow(family: Family, batch_shape: Shape, device: str | torch.
     """For each gradient view, two losses: sum(rsample) (the pathwise gradient) and
     sum(log_prob(rsample)) (left out where log_prob is a known error). The gradient of each must reach
     every floating parameter, and be finite."""
-    result = CheckResult("gradient", f"{family.name} batch_shape={batch_shape} float64")
+    result = ShapeTally("gradient", f"{family.name} batch_shape={batch_shape} float64")
     params = batched_params(family, rng, batch_shape)
     with one_thread():
         for view in gradient_views(batch_shape):
             _gradient_view(family, params, batch_shape, view, device, sample_shape, wrap, independent, result)
-    return result
+    return result.to_result()
 
 
 def _gradient_view(family: Family, params: BatchedParams, batch_shape: Shape, view: View,
                    device: str | torch.device, sample_shape: Shape, wrap: Wrap, independent: MakeIndependent,
-                   result: CheckResult) -> None:
+                   result: ShapeTally) -> None:
     result.combinations += 1
     tensors = leaf_params(params.torch_params(batch_shape), torch.float64, device)
     leaves = {name: t for name, t in tensors.items() if isinstance(t, torch.Tensor)}
@@ -687,7 +693,7 @@ def check_diagonal_gaussians(family: Family, loc: np.ndarray, scale: np.ndarray,
     """Each way of writing the diagonal Gaussian against `family` (the univariate Normal) summed over the
     last axis: log_prob at the reference's bulk points and entropy; mean and variance against loc and
     scale^2; batch/event shapes and rsample shapes. Parameters are rounded to dtype for the reference."""
-    result = CheckResult("diagonal gaussians", f"batch_shape={loc.shape[:-1]} dim={loc.shape[-1]} "
+    result = ShapeTally("diagonal gaussians", f"batch_shape={loc.shape[:-1]} dim={loc.shape[-1]} "
                                                f"{dtype_name(dtype)}")
     tol = family.tolerance[dtype]
     flat = round_to({"loc": loc.reshape(-1), "scale": scale.reshape(-1)}, dtype)
@@ -714,4 +720,4 @@ def check_diagonal_gaussians(family: Family, loc: np.ndarray, scale: np.ndarray,
             for method, (terms, summed) in expected.items():
                 value = _shape_fn(dist, method, (), x)()
                 compare_summed(result, f"{name} {method}", value, terms, summed, tol, reference=True)
-    return result
+    return result.to_result()
