@@ -32,7 +32,8 @@ def check_membership(case: ConstraintCase, dtype: torch.dtype = torch.float64) -
         for points in groups:
             value = torch.as_tensor(points, dtype=dtype)
             accepted = case.constraint.check(value)
-            accepted = accepted.reshape(-1).all() if expected else accepted.reshape(-1).all()
+            # every point of an inside group accepted; no point of an outside group accepted
+            accepted = accepted.reshape(-1).all() if expected else accepted.reshape(-1).any()
             compared += 1
             if bool(accepted) != expected:
                 problems.append(f"{label} {points.tolist()} {'rejected' if expected else 'accepted'}")
