@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from suite.checks.constraints import (check_biject_round_trip, check_dependent, check_event_dim,
-                                      check_maps_into, check_membership)
+from suite.checks.constraints import (
+    check_biject_round_trip,
+    check_dependent,
+    check_event_dim,
+    check_maps_into,
+    check_membership,
+)
 from suite.conformance import expect
 from suite.registry.constraints import CONSTRAINT_CASES, KNOWN, uncovered_constraints
 from suite.registry.known import matching

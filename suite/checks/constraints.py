@@ -31,9 +31,10 @@ def check_membership(case: ConstraintCase, dtype: torch.dtype = torch.float64) -
                                     ("just outside", case.outside, False)):
         for points in groups:
             value = torch.as_tensor(points, dtype=dtype)
-            accepted = case.constraint.check(value)
+            # a point (a row of the group) is accepted when every element of its check is
+            per_point = case.constraint.check(value).reshape(value.shape[0], -1).all(-1)
             # every point of an inside group accepted; no point of an outside group accepted
-            accepted = accepted.reshape(-1).all() if expected else accepted.reshape(-1).any()
+            accepted = per_point.all() if expected else per_point.any()
             compared += 1
             if bool(accepted) != expected:
                 problems.append(f"{label} {points.tolist()} {'rejected' if expected else 'accepted'}")
