@@ -21,11 +21,11 @@ def check_generic_entropy(family: Family, rng: np.random.Generator, n: int = 200
     try:
         actual = ExponentialFamily.entropy(dist).detach().numpy()
     except NotImplementedError:
-        return failed("generic_entropy", family.name, "float64",
+        return failed("exp_family.entropy", family.name, "float64",
                       "ExponentialFamily.entropy raises NotImplementedError (no _mean_carrier_measure)")
     expected = np.asarray(family.reference(params).entropy(), dtype=np.float64)
     tol = DEFAULT_TOLERANCE[torch.float64]
     ok = np.abs(actual - expected) <= tol.rtol * np.abs(expected) + tol.atol
-    return CheckResult("generic_entropy", family.name, passed=bool(ok.all()), compared=int(ok.size),
+    return CheckResult("exp_family.entropy", family.name, passed=bool(ok.all()), compared=int(ok.size),
                        failures=int((~ok).sum()), max_abs_error=float(np.max(np.abs(actual - expected))),
                        ok=ok, coords={k: v for k, v in params.items() if np.ndim(v) == 1})

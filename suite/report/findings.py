@@ -49,8 +49,14 @@ def measure(family: Family, check: str, dtype: torch.dtype, seed: int = 0) -> Ch
 
 
 def all_known() -> list[tuple[str, Known]]:
-    """(subject, Known) for every known deviation the registry declares."""
-    return [(family.name, known) for family in FAMILIES for known in family.known]
+    """(subject, Known) for every known deviation the registry declares: the families' and those of the
+    transforms and constraints."""
+    from suite.registry import constraints, transforms
+
+    found = [(family.name, known) for family in FAMILIES for known in family.known]
+    for module, kind in ((transforms, "transform"), (constraints, "constraint")):
+        found += [(f"{kind} {name}", known) for name, entries in module.KNOWN.items() for known in entries]
+    return found
 
 
 def count_by_severity() -> dict[str, int]:

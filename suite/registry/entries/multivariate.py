@@ -33,7 +33,11 @@ ENTRIES: list[Family] = [
            score=scores.dirichlet,
            marginals=marginals.dirichlet,
            # x_i ~ Beta(a_i, sum a - a_i): along a_i, dx_i depends on x_i alone
-           pathwise={"concentration": MARGINAL}),
+           pathwise={"concentration": MARGINAL},
+           known=(
+               Known("exp_family.entropy", "no _mean_carrier_measure (Dirichlet overrides entropy)",
+                     Severity.CONVENTION),
+           )),
     Family("MultivariateNormal", D.MultivariateNormal,
            M.params(loc=M.vector(P.real, 3), covariance_matrix=M.spd_matrix(3)),
            M.rowwise(lambda p: stats.multivariate_normal(p["loc"], p["covariance_matrix"]), 1,
