@@ -110,7 +110,7 @@ def _grad(kind: str) -> Run:
 
 
 def _strategies(family: Family, dtype: torch.dtype, device: str, rng: np.random.Generator) -> CheckResult:
-    from suite.training.strategies import compare_strategies, fit_spec
+    from suite.training import compare_strategies, fit_spec
     verdicts = compare_strategies(fit_spec(family), device, dtype, loss="mle", steps=3, n_samples=64, seed=3)
     wrong = [v for v in verdicts if (v.verdict == "pass") == (v.strategy == "retain_graph")]
     return CheckResult("strategies", family.name, dtype_name(dtype), passed=not wrong, compared=len(verdicts),
@@ -126,7 +126,7 @@ def _no_invalid(family: Family) -> str | None:
 
 
 def _not_trainable(family: Family) -> str | None:
-    from suite.training.strategies import fittable
+    from suite.training import fittable
     trainable, why = fittable(family)
     return None if trainable else why
 

@@ -8,9 +8,9 @@ import functools
 import pytest
 import torch
 
+from suite import training as S
 from suite.bench import workloads
 from suite.registry.families import REGISTRY
-from suite.training import strategies as S
 
 pytestmark = pytest.mark.benchmark
 

@@ -13,8 +13,7 @@ import torch.distributions as D
 from suite.checks.result import CheckResult
 from suite.conformance import expect
 from suite.registry.families import FAMILIES
-from suite.training.fitting import compare_mle, fit_torch
-from suite.training.strategies import (
+from suite.training import (
     ConstraintModule,
     RebuildPerStep,
     compare_strategies,
@@ -26,6 +25,7 @@ from suite.training.strategies import (
     trajectory_error,
     validation_default_preserved,
 )
+from suite.training.fitting import compare_mle, fit_torch
 from suite.verdict import judge
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

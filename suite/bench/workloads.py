@@ -20,7 +20,7 @@ from torch.distributions import Distribution
 from suite.bench.measure import Stage
 from suite.checks import jacobian as J
 from suite.registry.families import REGISTRY, Family, ParamDict
-from suite.training.strategies import TrainingState
+from suite.training import TrainingState
 
 METHODS = ("log_prob", "rsample", "sample")
 GENERATED_AT_MOST = 10**5

@@ -31,8 +31,8 @@ def verdict_rows(families: list[Family], device="cpu", steps: int = 5, seed: int
     seconds)` is called after each family."""
     import torch
 
+    from suite.training import compare_strategies, fit_spec
     from suite.training.fitting import compare_mle
-    from suite.training.strategies import compare_strategies, fit_spec
 
     rows = []
     for i, family in enumerate(families, start=1):

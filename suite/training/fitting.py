@@ -25,7 +25,7 @@ from scipy import optimize, stats
 
 from suite.registry.families import Family
 from suite.registry.references import RowwiseReference, ScipyReference
-from suite.training.strategies import STRATEGY_CLASSES, FitSpec, TrainingState, fit_spec, training_state
+from suite.training import STRATEGY_CLASSES, FitSpec, TrainingState, fit_spec, training_state
 
 # Parameters agree with scipy's when |torch - scipy| <= PARAM_RTOL * max(|scipy|, 1): scipy's own
 # default fits stop at a relative xtol of 1e-4 (Nelder-Mead), so 2e-3 leaves a margin of 20.
