@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from suite.checks import shape_plans as P
 from suite.checks import shapes as S
 from suite.checks.result import CheckResult
 from suite.conformance import expect
@@ -19,24 +20,24 @@ from suite.registry.families import FAMILIES
 from suite.verdict import judge
 
 RSAMPLE_FAMILIES = [family for family in FAMILIES if family.has_rsample]
-BATCH_IDS = ["x".join(map(str, b)) or "scalar" for b in S.BATCH_SHAPES]
+BATCH_IDS = ["x".join(map(str, b)) or "scalar" for b in P.BATCH_SHAPES]
 
 
-@pytest.mark.parametrize("batch_shape", S.BATCH_SHAPES, ids=BATCH_IDS)
+@pytest.mark.parametrize("batch_shape", P.BATCH_SHAPES, ids=BATCH_IDS)
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
 def test_shapes(family, batch_shape, dtype, device, rng):
     result = S.check_shapes(family, batch_shape, dtype, device, rng)
     assert result.passed, result.summary()
 
 
-@pytest.mark.parametrize("batch_shape", S.BATCH_SHAPES, ids=BATCH_IDS)
+@pytest.mark.parametrize("batch_shape", P.BATCH_SHAPES, ids=BATCH_IDS)
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
 def test_values(family, batch_shape, device, rng):
     result = S.check_values(family, batch_shape, device, rng)
     assert result.passed, result.summary()
 
 
-@pytest.mark.parametrize("batch_shape", S.BATCH_SHAPES, ids=BATCH_IDS)
+@pytest.mark.parametrize("batch_shape", P.BATCH_SHAPES, ids=BATCH_IDS)
 @pytest.mark.parametrize("family", RSAMPLE_FAMILIES, ids=lambda f: f.name)
 def test_gradient_flow(family, batch_shape, device, rng):
     result = S.check_gradient_flow(family, batch_shape, device, rng)
@@ -48,7 +49,7 @@ def as_result(result: CheckResult, check: str, family) -> CheckResult:
 
 
 KNOWN_ERRORS = [pytest.param(family, f"{method}/{situation}", what, id=f"{family.name}-{method}/{situation}")
-                for family in FAMILIES for method, situation, what in S.known_error_situations(family)]
+                for family in FAMILIES for method, situation, what in P.known_error_situations(family)]
 
 
 @pytest.mark.parametrize("family, key, what", KNOWN_ERRORS)
@@ -62,7 +63,7 @@ def test_known_error_still_raised(family, key, what, device, rng):
                  if not key.endswith("/expanded") else family.known_for(key.split("/")[0], mode="expanded")))
 
 
-PER_SET = [pytest.param(family, id=family.name) for family in FAMILIES if S.shared_params(family)]
+PER_SET = [pytest.param(family, id=family.name) for family in FAMILIES if P.shared_params(family)]
 
 
 @pytest.mark.parametrize("family", PER_SET)
@@ -74,6 +75,6 @@ def test_one_value_per_parameter_set(family, device, rng):
 
 def test_plan_size():
     """The matrix size this module checks per family (batch shape x view x sample shape)."""
-    assert [len(S.views(b)) for b in S.BATCH_SHAPES] == [4, 7, 10, 13]
-    assert S.plan_size() == 34 * len(S.SAMPLE_SHAPES)
-    assert all(np.prod(S.widen(b)) >= 2 for b in S.BATCH_SHAPES)
+    assert [len(P.views(b)) for b in P.BATCH_SHAPES] == [4, 7, 10, 13]
+    assert P.plan_size() == 34 * len(P.SAMPLE_SHAPES)
+    assert all(np.prod(P.widen(b)) >= 2 for b in P.BATCH_SHAPES)

@@ -11,6 +11,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from suite.checks import shape_plans as P
 from suite.checks import shapes as S
 from suite.registry.families import FAMILIES
 from suite.state import derive_seed, preserved_state
@@ -20,7 +21,7 @@ sizes = st.integers(min_value=1, max_value=3)
 
 
 @st.composite
-def plans(draw) -> tuple[S.Shape, S.View, S.Shape]:
+def plans(draw) -> tuple[P.Shape, P.View, P.Shape]:
     """(batch_shape, view, sample_shape): Independent over a drawn k, an expand to a drawn target
     (new leading dimensions, size-1 dimensions widened), in either order, or neither."""
     batch = tuple(draw(st.lists(sizes, max_size=3)))
@@ -33,16 +34,16 @@ def plans(draw) -> tuple[S.Shape, S.View, S.Shape]:
     order = draw(st.sampled_from(["plain", "independent", "expand", "expand-independent", "independent-expand"]))
     steps: list = []
     if order == "independent":
-        steps = [S.Reinterpret(draw(st.integers(0, len(batch))))]
+        steps = [P.Reinterpret(draw(st.integers(0, len(batch))))]
     elif order == "expand":
-        steps = [S.Expand(target(batch))]
+        steps = [P.Expand(target(batch))]
     elif order == "expand-independent":
         expanded = target(batch)
-        steps = [S.Expand(expanded), S.Reinterpret(draw(st.integers(0, len(expanded))))]
+        steps = [P.Expand(expanded), P.Reinterpret(draw(st.integers(0, len(expanded))))]
     elif order == "independent-expand":
         k = draw(st.integers(0, len(batch)))
-        steps = [S.Reinterpret(k), S.Expand(target(batch[: len(batch) - k]))]
-    return batch, S.View(tuple(steps)), sample
+        steps = [P.Reinterpret(k), P.Expand(target(batch[: len(batch) - k]))]
+    return batch, P.View(tuple(steps)), sample
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)

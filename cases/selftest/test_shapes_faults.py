@@ -7,7 +7,9 @@ import torch
 import torch.distributions as D
 from torch.distributions.utils import _sum_rightmost
 
+from suite.checks import shape_plans as P
 from suite.checks import shapes as S
+from suite.checks import shapes_documented as SD
 from suite.registry.families import FAMILIES, REGISTRY
 
 
@@ -19,7 +21,7 @@ def _representatives(families, kind) -> list:
     return list(chosen.values())
 
 
-with S.quiet():
+with P.quiet():
     REPRESENTATIVES = _representatives(FAMILIES, lambda f: (f.event_dim, f.discrete))
     RSAMPLE_REPRESENTATIVES = _representatives(
         [f for f in FAMILIES if f.has_rsample and not f.known_for("shapes.gradient")], lambda f: f.event_dim)
@@ -145,7 +147,7 @@ def test_value_check_catches_what_shapes_cannot(family, rng):
 @pytest.mark.parametrize("family", MULTIVARIATE_CONTINUOUS, ids=ids)
 def test_value_check_catches_error_only_when_batched(family, rng):
     """Right without a batch, off by 1e-6 relative with one: the per-element reference comparison fails."""
-    assert S.check_values(family, (), "cpu", rng, plan=[S.View()], wrap=off_when_batched).passed
+    assert S.check_values(family, (), "cpu", rng, plan=[P.View()], wrap=off_when_batched).passed
     result = S.check_values(family, (3,), "cpu", rng, wrap=off_when_batched)
     assert not result.passed
     assert any("vs reference" in failure for failure in result.details), result.summary()
@@ -153,7 +155,7 @@ def test_value_check_catches_error_only_when_batched(family, rng):
 
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
 def test_value_check_catches_stale_expand(family, rng):
-    plain = S.check_values(family, BATCHED, "cpu", rng, plan=[S.View()], wrap=stale_expand)
+    plain = S.check_values(family, BATCHED, "cpu", rng, plan=[P.View()], wrap=stale_expand)
     assert plain.passed, plain.summary()
     result = S.check_values(family, BATCHED, "cpu", rng, wrap=stale_expand)
     assert any("expand" in failure and "explicitly built" in failure for failure in result.details)
@@ -176,26 +178,26 @@ def test_gradient_check_catches(family, fault, rng):
 
 @pytest.mark.parametrize("family", REPRESENTATIVES, ids=ids)
 def test_pitfall_check_tells_elementwise_log_prob_apart(family, rng):
-    pitfall = S.broadcast_pitfall(family, 3, "cpu", rng, wrap=elementwise_log_prob)
+    pitfall = SD.broadcast_pitfall(family, 3, "cpu", rng, wrap=elementwise_log_prob)
     assert pitfall.log_prob_shape == (3,)
     assert not pitfall.outer
 
 
 def test_seed_003_comparison_catches_wrong_reinterpretation():
-    observed = S.seed_003_shapes("cpu", independent=lambda d, k: D.Independent(d, k + 1))
-    assert set(map(lambda line: line.split(":")[0], S.shape_differences(observed, S.SEED_003_PRINTED))) == {
+    observed = SD.seed_003_shapes("cpu", independent=lambda d, k: D.Independent(d, k + 1))
+    assert set(map(lambda line: line.split(":")[0], SD.shape_differences(observed, SD.SEED_003_PRINTED))) == {
         "iid_normal.batch_shape", "iid_normal.event_shape"}
 
 
 def test_diagonal_gaussian_check_catches_sigma_for_variance(rng):
     """The classic mistake: diag(sigma) where the covariance is diag(sigma^2)."""
     def make(loc, scale):
-        dists = S.diagonal_gaussians(loc, scale)
+        dists = SD.diagonal_gaussians(loc, scale)
         dists["MultivariateNormal(diag)"] = D.MultivariateNormal(loc, covariance_matrix=torch.diag_embed(scale))
         return dists
 
     normal = REGISTRY["Normal"]
-    loc, scale = S.diagonal_gaussian_params(normal, rng, BATCHED, dim=3)
-    result = S.check_diagonal_gaussians(normal, loc, scale, torch.float64, "cpu", rng, make=make)
+    loc, scale = SD.diagonal_gaussian_params(normal, rng, BATCHED, dim=3)
+    result = SD.check_diagonal_gaussians(normal, loc, scale, torch.float64, "cpu", rng, make=make)
     assert not result.passed
     assert all(failure.startswith("MultivariateNormal(diag)") for failure in result.details), result.summary()
