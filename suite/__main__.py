@@ -22,6 +22,11 @@ def _strategies(argv: Sequence[str]) -> int:
     return strategies_main(list(argv))
 
 
+def _modes(argv: Sequence[str]) -> int:
+    from .cli.modes import main as modes_main
+    return modes_main(list(argv))
+
+
 def _families(argv: Sequence[str]) -> int:
     argparse.ArgumentParser(prog="python -m suite families",
                             description="List the registered families with their reference.").parse_args(argv)
@@ -50,6 +55,7 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "report": (_report, "render results.json files to a Markdown report with plots"),
     "compare": (_compare, "compare two results.json files with a significance test"),
     "strategies": (_strategies, "training strategies verdict table (family x strategy x transform)"),
+    "modes": (_modes, "torch.compile, vmap and validation against eager (family x method x mode); reports/MODES.md"),
 }
 
 

@@ -13,8 +13,9 @@ over the parameter sets, so a difference can be pinned as a Known deviation with
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,8 @@ def make_inputs(family: Family, n: int = N_SETS, dtype: torch.dtype = torch.floa
     params = family.make_params(np.random.default_rng(seed), n) if params is None else params
     tensors = {k: to_tensor(v, dtype, device) for k, v in params.items()}
     dist = family.from_tensors(tensors, validate_args=False)
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.manual_seed(seed)
         x = dist.sample()
     q = torch.linspace(0.05, 0.95, n, dtype=dtype, device=device).reshape(n, *[1] * (len(dist.batch_shape) - 1))
@@ -130,10 +132,23 @@ def compiled_runner(backend: str = FAST_BACKEND, seed: int = 0, compiler: Callab
             torch.manual_seed(seed)
             return fn(inputs.family, inputs.tensors, inputs.x, inputs.q, tuple(chosen), validate_args)
         try:
-            return _each(run, methods)
+            with _eager_random_stream(backend):
+                return _each(run, methods)
         finally:
             torch._dynamo.reset()
     return runner
+
+
+@contextlib.contextmanager
+def _eager_random_stream(backend: str) -> Iterator[None]:
+    """Inductor draws random numbers its own way unless told to fall back to eager's generator; with it,
+    a compiled draw is eager's draw for the same seed."""
+    if backend != "inductor":
+        yield
+        return
+    import torch._inductor.config as inductor_config
+    with inductor_config.patch(fallback_random=True):
+        yield
 
 
 def in_dims_of(tensors: Mapping) -> dict:
