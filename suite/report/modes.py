@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,6 +108,40 @@ def summary(cells: list[Cell]) -> list[str]:
     known = [c for c in cells if c.verdict == "xfail"]
     lines.append(f"- Verdicts: {len(failing)} unexplained differences, {len(known)} known (suite/registry/modes.py).")
     return lines
+
+
+def _cells_of(line: str) -> list[str]:
+    parts = re.split(r"(?<!\\)\|", line.strip())[1:-1]
+    return [part.strip().replace("\\|", "|") for part in parts]
+
+
+def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:
+    """The method table of a MODES.md: (family, method) -> mode -> the cell as written."""
+    lines = text.splitlines()
+    header_line = "| " + " | ".join(["family", "method", *METHOD_MODES]) + " |"
+    if header_line not in lines:
+        raise ValueError("no family x method x mode table in this file")
+    start = lines.index(header_line)
+    table = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        family, method, *values = _cells_of(line)
+        table[(family, method)] = dict(zip(METHOD_MODES, values))
+    return table
+
+
+def stale(table: dict[tuple[str, str], dict[str, str]], cells: list[Cell]) -> list[str]:
+    """The cells whose text differs from what `table` (parse of a MODES.md) holds, as one line each."""
+    problems = []
+    for cell in cells:
+        if cell.mode not in METHOD_MODES:
+            continue
+        written = table.get((cell.family, cell.method), {}).get(cell.mode)
+        now = _short(cell.text, 60)
+        if written != now:
+            problems.append(f"{cell.family}.{cell.method} [{cell.mode}]: written {written!r}, now {now!r}")
+    return problems
 
 
 def render(cells: list[Cell], dtype: str, backend: str) -> str:
