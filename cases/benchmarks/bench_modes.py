@@ -2,9 +2,10 @@
 and rsample, and on CUDA the device synchronisations per call with validation on and off
 (torch.cuda.set_sync_debug_mode), beside the time the call takes.
 
-The compiled cases are `timed_only` (they run with --benchmark): the record is the compiled call's timing;
-its verdict carries the agreement with eager (log_prob), the compile time (first call after a Dynamo
-reset, wall clock, after inductor's one-time start-up) and the speed-up over eager at the same size, eager timed in a few rounds beside it.
+The compiled cases are `timed_only` (they run with --benchmark): the record is the compiled call's
+timing; its verdict carries the agreement with eager (log_prob), the compile time (the first call after a
+Dynamo reset, wall clock, after inductor's one-time start-up) and the speed-up over eager at the same
+size, eager timed in a few rounds beside it.
 The synchronisation cases run where CUDA exists and skip with the reason elsewhere.
 """
 

@@ -19,8 +19,9 @@ NORMAL = REGISTRY["Normal"]
 
 
 def _family_of(cls: type[D.Normal]):
-    return dataclasses.replace(NORMAL, name=cls.__name__, torch_cls=cls,
-                               build=lambda loc, scale, validate_args=None: cls(loc, scale, validate_args=validate_args))
+    def build(loc, scale, validate_args=None):
+        return cls(loc, scale, validate_args=validate_args)
+    return dataclasses.replace(NORMAL, name=cls.__name__, torch_cls=cls, build=build)
 
 
 class CompiledOffNormal(D.Normal):

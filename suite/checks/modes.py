@@ -191,13 +191,14 @@ def _per_set(mask: torch.Tensor, n: int) -> np.ndarray:
 
 def compare_outputs(family: Family, method: str, eager, other, inputs: Inputs, *, values: bool = True,
                     label: str = "") -> CheckResult:
-    """Whether `other` (a mode's result) is eager's: the same error type, or the same shape and dtype and,
+    """Whether `other` (a mode's result) is eager's: the same error type (or a subclass of it: Dynamo wraps
+    errors raised while tracing in TorchRuntimeError, a RuntimeError), or the same shape and dtype and,
     with `values`, the same values within the family's tolerance (NaN where NaN); without `values`, draws
     inside the support."""
     dtype = dtype_name(inputs.dtype)
     prefix = f"{label}: " if label else ""
     if isinstance(eager, BaseException) or isinstance(other, BaseException):
-        if isinstance(eager, BaseException) and isinstance(other, BaseException) and type(eager) is type(other):
+        if isinstance(eager, BaseException) and isinstance(other, type(eager)):
             return CheckResult(method, family.name, dtype, compared=1, message=f"same error: {describe(other)}")
         seen = describe(other) if isinstance(other, BaseException) else "no error"
         expected = describe(eager) if isinstance(eager, BaseException) else "a value"

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import torch
 
-
 if TYPE_CHECKING:
     from suite.cli.modes import Cell
 
