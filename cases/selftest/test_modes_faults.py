@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 import torch.distributions as D
 
@@ -95,6 +96,7 @@ def test_a_planted_graph_break_is_captured_with_its_reason():
     assert any("graph_break" in r or "Call to `torch._dynamo.graph_break()`" in r for r in found.reasons), found.reasons
 
 
+@pytest.mark.slow
 def test_a_recompiled_path_with_a_different_value_is_reported():
     family = _family_of(CompiledOffNormal)
     rec = C.recompiles([M.make_inputs(family, n) for n in (6, 7)], ("log_prob",))

@@ -20,7 +20,7 @@ from torch._dynamo.utils import counters
 from suite.checks.modes import FAST_BACKEND, Inputs, call_methods, describe, run_eager
 
 _LOCATION = re.compile(r'File "[^"]*/([^/"]+)", line (\d+), in (\w+)')
-_NAMED = re.compile(r"`([\w.]+)`")
+_NAMED = re.compile(r"function `([\w.]+)`")
 
 
 @dataclass(frozen=True)

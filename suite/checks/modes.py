@@ -189,22 +189,21 @@ def _per_set(mask: torch.Tensor, n: int) -> np.ndarray:
     return mask.reshape(n, -1).all(-1).cpu().numpy() if mask.numel() else np.ones(n, dtype=bool)
 
 
-def compare_outputs(family: Family, method: str, eager, other, inputs: Inputs, *, values: bool = True,
-                    label: str = "") -> CheckResult:
+def compare_outputs(family: Family, method: str, eager, other, inputs: Inputs, *,
+                    values: bool = True) -> CheckResult:
     """Whether `other` (a mode's result) is eager's: the same error type (or a subclass of it: Dynamo wraps
     errors raised while tracing in TorchRuntimeError, a RuntimeError), or the same shape and dtype and,
     with `values`, the same values within the family's tolerance (NaN where NaN); without `values`, draws
     inside the support."""
     dtype = dtype_name(inputs.dtype)
-    prefix = f"{label}: " if label else ""
     if isinstance(eager, BaseException) or isinstance(other, BaseException):
         if isinstance(eager, BaseException) and isinstance(other, type(eager)):
             return CheckResult(method, family.name, dtype, compared=1, message=f"same error: {describe(other)}")
         seen = describe(other) if isinstance(other, BaseException) else "no error"
         expected = describe(eager) if isinstance(eager, BaseException) else "a value"
-        return failed(method, family.name, dtype, f"{prefix}{seen}; eager gives {expected}")
+        return failed(method, family.name, dtype, f"{seen}; eager gives {expected}")
     if tuple(other.shape) != tuple(eager.shape) or other.dtype != eager.dtype:
-        return failed(method, family.name, dtype, f"{prefix}shape {tuple(other.shape)} {other.dtype}; "
+        return failed(method, family.name, dtype, f"shape {tuple(other.shape)} {other.dtype}; "
                                                   f"eager gives {tuple(eager.shape)} {eager.dtype}")
     n = inputs.size
     if values:
@@ -229,7 +228,7 @@ def compare_outputs(family: Family, method: str, eager, other, inputs: Inputs, *
                          max_abs_error=max_abs, ok=ok, coords=_row_coords(inputs.params, n))
     if failures:
         result.worst = {k: float(v[np.argmin(ok)]) for k, v in result.coords.items()}
-        result.message = f"{prefix}{what} in {failures} of {n} parameter sets"
+        result.message = f"{what} in {failures} of {n} parameter sets"
     return result
 
 
@@ -253,7 +252,7 @@ def check_mode(inputs: Inputs, mode: str, methods: Sequence[str] | None = None, 
             raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     values_comparable = mode != VMAP
     return {m: compare_outputs(family, m, eager[m], other[m], inputs,
-                               values=values_comparable or m not in RANDOM_METHODS, label=mode)
+                               values=values_comparable or m not in RANDOM_METHODS)
             for m in methods}
 
 
@@ -290,5 +289,5 @@ def check_invalid(family: Family, mode: str, runner: Runner | None = None, dtype
             eager = run_eager(inputs, chosen, True, seed)[chosen[0]]
             run = runner or (compiled_runner(seed=seed) if mode == COMPILE else vmap_runner())
             other = run(inputs, chosen, True)[chosen[0]]
-        results[check] = compare_outputs(family, check, eager, other, inputs, label=mode)
+        results[check] = compare_outputs(family, check, eager, other, inputs)
     return results

@@ -43,8 +43,9 @@ VALIDATION_DATA_DEPENDENT = _known(
 DYNAMIC_SHAPE = _known("raises under vmap: an operator whose output shape depends on the data cannot be batched")
 SCATTER_ADD = _known("raises under vmap: scatter_add_ into an unbatched tensor from a batched one")
 INVALID_ITEM = _known(
-    "invalid input under vmap with validation on raises RuntimeError (vmap over .item(), reached while "
-    "formatting the error message) instead of eager's ValueError", upstream=VMAP_VALIDATE_UPSTREAM)
+    "invalid input under vmap with validation on raises RuntimeError 'vmap over .item()' instead of eager's "
+    "ValueError: formatting the ValueError's message calls Distribution.__repr__, which formats a one-element "
+    "parameter with .item() (distribution.py:344)", upstream=VMAP_VALIDATE_UPSTREAM)
 INVALID_DATA_DEPENDENT = _known(
     "invalid input under vmap with validation on raises RuntimeError (data-dependent control flow in the "
     "constraint check) instead of eager's ValueError", upstream=VMAP_VALIDATE_UPSTREAM)

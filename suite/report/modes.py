@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from suite.checks.modes import MODE_METHODS
+
 if TYPE_CHECKING:
     from suite.cli.modes import Cell
 
@@ -20,6 +22,7 @@ FAMILY_CHECKS = (("batch_size", "compile", "recompiles (compile)"),
                  ("invalid_value", "compile+validate", "NaN point (compile)"),
                  ("invalid_value", "vmap+validate", "NaN point (vmap)"))
 CELL_WIDTH = 90
+TABLE_CELL_WIDTH = 72
 
 
 def _short(text: str, width: int = CELL_WIDTH) -> str:
@@ -36,7 +39,8 @@ def _families(cells: list[Cell]) -> list[str]:
 
 
 def _methods(cells: list[Cell], family: str) -> list[str]:
-    return list(dict.fromkeys(c.method for c in cells if c.family == family and c.mode in METHOD_MODES))
+    return list(dict.fromkeys(c.method for c in cells if c.family == family and c.mode in METHOD_MODES
+                              and c.method in MODE_METHODS))
 
 
 def grid(cells: list[Cell]) -> tuple[list[str], list[list[str]]]:
@@ -50,7 +54,7 @@ def grid(cells: list[Cell]) -> tuple[list[str], list[list[str]]]:
             row = [family, method]
             for mode in METHOD_MODES:
                 cell = index.get((family, method, mode))
-                row.append("" if cell is None else _short(cell.text, 60))
+                row.append("" if cell is None else _short(cell.text, TABLE_CELL_WIDTH))
             rows.append(row)
     return header, rows
 
@@ -63,7 +67,7 @@ def family_grid(cells: list[Cell]) -> tuple[list[str], list[list[str]]]:
         row = [family]
         for check, mode, _ in FAMILY_CHECKS:
             cell = index.get((family, check, mode))
-            row.append("" if cell is None else _short(cell.text, 60))
+            row.append("" if cell is None else _short(cell.text, TABLE_CELL_WIDTH))
         rows.append(row)
     return header, rows
 
@@ -134,13 +138,27 @@ def stale(table: dict[tuple[str, str], dict[str, str]], cells: list[Cell]) -> li
     """The cells whose text differs from what `table` (parse of a MODES.md) holds, as one line each."""
     problems = []
     for cell in cells:
-        if cell.mode not in METHOD_MODES:
+        if cell.mode not in METHOD_MODES or cell.method not in MODE_METHODS:
             continue
         written = table.get((cell.family, cell.method), {}).get(cell.mode)
-        now = _short(cell.text, 60)
+        now = _short(cell.text, TABLE_CELL_WIDTH)
         if written != now:
             problems.append(f"{cell.family}.{cell.method} [{cell.mode}]: written {written!r}, now {now!r}")
     return problems
+
+
+def findings() -> list[str]:
+    """The pinned differences (suite/registry/modes.py), one bullet per kind with where it occurs."""
+    from suite.registry.modes import KNOWN
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for family, entries in KNOWN.items():
+        for known in entries:
+            grouped[(known.what, known.upstream)].append(f"{family}.{known.check} [{known.mode}]")
+    lines = []
+    for (what, upstream), where in grouped.items():
+        ref = f" Upstream: {upstream}." if upstream else ""
+        lines.append(f"- {what} ({len(where)}: {', '.join(where)}).{ref}")
+    return lines
 
 
 def render(cells: list[Cell], dtype: str, backend: str) -> str:
@@ -157,7 +175,11 @@ def render(cells: list[Cell], dtype: str, backend: str) -> str:
              "## Per family: batch-size changes and invalid input", "",
              "recompiles: graphs compiled at batch sizes 6, 7, 8 in turn (automatic dynamic shapes). Invalid "
              "input with validation on: the error the mode raises against eager's.", "",
-             *_markdown(*family_grid(cells)), ""]
+             *_markdown(*family_grid(cells)), "",
+             "## Findings pinned in suite/registry/modes.py", "",
+             "Each is a strict xfail in the cases (cases/distributions/test_modes.py) on the torch release it was "
+             "measured on; check names with `*` are patterns, modes `vmap*` cover validation off and on.", "",
+             *findings(), ""]
     return "\n".join(lines)
 
 
