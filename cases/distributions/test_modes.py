@@ -101,6 +101,18 @@ def test_a_new_batch_size_compiles_once_more_and_agrees(family):
     expect(judge(recompile_result(fam, rec, "float64"), known_for(family, "batch_size", "compile", "float64")))
 
 
+@pytest.mark.slow
+def test_compiling_leaves_the_global_validation_default_alone():
+    result = M.validation_default_after_compile(REGISTRY["Normal"])
+    expect(judge(result, known_for("Normal", "global_validation", "compile")))
+
+
+@pytest.mark.slow
+def test_global_validation_check_passes_where_the_default_is_restored():
+    repaired = M.validation_default_after_compile(REGISTRY["Normal"], after_compile="D.set_default_validate_args(True)")
+    assert repaired.passed, repaired.message
+
+
 def test_modes_report_covers_every_family_and_method():
     """Cheap currency check of reports/MODES.md: its rows are every family's methods, and its vmap and
     validation cells are what this run measures (the full regeneration is in the slow tier)."""

@@ -17,7 +17,7 @@ import torch._dynamo
 from torch._dynamo.testing import CompileCounterWithBackend
 from torch._dynamo.utils import counters
 
-from suite.checks.modes import FAST_BACKEND, Inputs, call_methods, describe, run_eager
+from suite.checks.modes import FAST_BACKEND, Inputs, call_methods, describe, kept_validation_default, run_eager
 
 _LOCATION = re.compile(r'File "[^"]*/([^/"]+)", line (\d+), in (\w+)')
 _NAMED = re.compile(r"function `([\w.]+)`")
@@ -86,7 +86,7 @@ def capture(inputs: Inputs, method: str, validate_args: bool) -> Capture:
     torch._dynamo.reset()
     counters.clear()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), kept_validation_default():
             warnings.simplefilter("ignore")
             explained = torch._dynamo.explain(fn)(inputs.tensors, inputs.x, inputs.q)
     except Exception as exc:  # noqa: BLE001 - every failure becomes data
@@ -141,7 +141,7 @@ def recompiles(batches: Sequence[Inputs], methods: Sequence[str], backend: str =
     counter = CompileCounterWithBackend(backend)
     compiled = torch.compile(call_methods, backend=counter)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), kept_validation_default():
             warnings.simplefilter("ignore")
             for batch in batches:
                 before = counter.frame_count

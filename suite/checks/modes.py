@@ -132,11 +132,47 @@ def compiled_runner(backend: str = FAST_BACKEND, seed: int = 0, compiler: Callab
             torch.manual_seed(seed)
             return fn(inputs.family, inputs.tensors, inputs.x, inputs.q, tuple(chosen), validate_args)
         try:
-            with _eager_random_stream(backend):
+            with _eager_random_stream(backend), kept_validation_default():
                 return _each(run, methods)
         finally:
             torch._dynamo.reset()
     return runner
+
+
+@contextlib.contextmanager
+def kept_validation_default() -> Iterator[None]:
+    """Restore Distribution's global validation default after a block that compiles: Dynamo's first
+    compilation in a process sets it to False for good (TorchPatcher.patch), which would change every
+    later eager check that leaves validate_args unset (LKJCholesky's inner Beta, for one)."""
+    previous = torch.distributions.Distribution._validate_args
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(previous)
+
+
+def validation_default_after_compile(family: Family, timeout_s: float = 300.0, after_compile: str = "") -> CheckResult:
+    """Whether compiling a family's log_prob (validate_args given explicitly) leaves the global validation
+    default as it was, measured in a fresh interpreter: Dynamo changes it once per process, on its first
+    compilation, so only a fresh process shows it. `after_compile` is Python run after compiling (a repair,
+    to show the check passes where the default is kept)."""
+    import subprocess
+    import sys
+    code = ("import torch, numpy as np; from torch.distributions import Distribution as D; "
+            "from suite.checks.modes import make_inputs, call_methods; "
+            "from suite.registry.families import REGISTRY; "
+            f"f = REGISTRY[{family.name!r}]; i = make_inputs(f); D.set_default_validate_args(True); "
+            "torch.compile(call_methods, backend='aot_eager')(f, i.tensors, i.x, i.q, ('log_prob',), False); "
+            f"{after_compile}; print(D._validate_args)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s)
+    if run.returncode != 0:
+        return failed("global_validation", family.name, "float64", f"could not compile: {run.stderr[-300:]}")
+    after = run.stdout.strip().splitlines()[-1]
+    if after != "True":
+        return failed("global_validation", family.name, "float64",
+                      f"after the first torch.compile the global validation default is {after} (was True): eager "
+                      "distributions built later without validate_args accept invalid parameters")
+    return CheckResult("global_validation", family.name, "float64", compared=1)
 
 
 @contextlib.contextmanager

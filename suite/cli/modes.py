@@ -28,6 +28,7 @@ from suite.verdict import FAIL, PASS, XFAIL, judge
 DEFAULT_OUT = "reports/MODES.md"
 RECOMPILE_SIZES = (M.N_SETS, M.N_SETS + 1, M.N_SETS + 2)
 INFO = "info"
+GLOBAL_PROBE = "Normal"  # the family compiled in a fresh process to see the global validation default
 
 
 @dataclass
@@ -106,6 +107,9 @@ def collect_family(family: Family, dtype: torch.dtype = torch.float64, backend: 
 def collect(families: list[Family], dtype: torch.dtype = torch.float64, backend: str = M.FAST_BACKEND,
             compile_modes: bool = True, seed: int = 0, progress=None) -> list[Cell]:
     cells = []
+    if compile_modes and any(f.name == GLOBAL_PROBE for f in families):
+        result = M.validation_default_after_compile(REGISTRY[GLOBAL_PROBE])
+        cells.append(judged(GLOBAL_PROBE, result, "compile", dtype_name(dtype)))
     for family in families:
         start = time.perf_counter()
         cells += collect_family(family, dtype, backend, compile_modes, seed)

@@ -89,13 +89,20 @@ _INVALID_ITEM = {
     "invalid_*": ("Normal", "Cauchy", "Laplace", "Gumbel", "HalfNormal", "HalfCauchy", "Exponential", "Gamma",
                   "Chi2", "StudentT", "FisherSnedecor", "InverseGamma", "Pareto", "Weibull", "Uniform",
                   "LogNormal", "GeneralizedPareto", "VonMises", "Bernoulli", "Binomial", "NegativeBinomial",
-                  "Poisson", "LKJCholesky", "TransformedDistribution", "Kumaraswamy", "RelaxedBernoulli"),
-    "invalid_value": ("Beta", "Categorical", "MixtureSameFamily"),
+                  "Poisson", "TransformedDistribution", "Kumaraswamy", "RelaxedBernoulli"),
+    "invalid_value": ("Beta", "Categorical", "MixtureSameFamily", "LKJCholesky"),
 }
 for _check, _families in _INVALID_ITEM.items():
     for _family in _families:
         _TABLE.setdefault(_family, []).append((INVALID_ITEM, _check, "vmap+validate"))
 for _family in ("Geometric", "MultivariateNormal", "Wishart", "ContinuousBernoulli"):
     _TABLE[_family].append((INVALID_DATA_DEPENDENT, "invalid_*", "vmap+validate"))
+
+GLOBAL_VALIDATION_OFF = Known(
+    check="global_validation", mode="compile", severity=Severity.WRONG_FLOAT64, upstream="pytorch#194548",
+    what="the first torch.compile in a process sets Distribution's global validation default to False for good "
+         "(torch/_dynamo/eval_frame.py TorchPatcher.patch): eager distributions built afterwards without "
+         "validate_args accept invalid parameters silently")
+_TABLE.setdefault("Normal", []).append((lambda check, mode: GLOBAL_VALIDATION_OFF, "global_validation", "compile"))
 
 KNOWN.update({family: tuple(make(check, mode) for make, check, mode in rows) for family, rows in _TABLE.items()})

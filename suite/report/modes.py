@@ -107,6 +107,10 @@ def summary(cells: list[Cell]) -> list[str]:
     lines.append(f"- **vmap** (construction inside, validation off): every method works for {len(vmap_ok)} of "
                  f"{len(families)} families; it raises for "
                  + ("; ".join(f"{f} ({', '.join(m)})" for f, m in vmap_fail.items()) or "none") + ".")
+    for c in cells:
+        if c.method == "global_validation":
+            lines.append("- **Global validation default after torch.compile** (a fresh process compiling "
+                         f"{c.family}.log_prob with validate_args=False): {_short(c.text, 300)}")
     failing = [c for c in cells if c.verdict == "fail"]
     known = [c for c in cells if c.verdict == "xfail"]
     lines.append(f"- Verdicts: {len(failing)} unexplained differences, {len(known)} known (suite/registry/modes.py).")
