@@ -163,7 +163,7 @@ def validation_default_after_compile(family: Family, timeout_s: float = 300.0, a
             "from suite.registry.families import REGISTRY; "
             f"f = REGISTRY[{family.name!r}]; i = make_inputs(f); D.set_default_validate_args(True); "
             "torch.compile(call_methods, backend='aot_eager')(f, i.tensors, i.x, i.q, ('log_prob',), False); "
-            f"{after_compile}; print(D._validate_args)")
+            + (f"{after_compile}; " if after_compile else "") + "print(D._validate_args)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s)
     if run.returncode != 0:
         return failed("global_validation", family.name, "float64", f"could not compile: {run.stderr[-300:]}")

@@ -139,13 +139,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", default=None, help=f"Markdown file to write (default: {DEFAULT_OUT} for a run "
                                                     "over every family)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cells", default=None, help="render the cells of an earlier --json run (nothing measured)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.family or ()) - set(REGISTRY))
     if unknown:
         parser.error(f"unknown family {', '.join(unknown)}; see `python -m suite families`")
     families = [f for f in FAMILIES if not args.family or f.name in args.family]
-    cells = collect(families, DTYPES[args.dtype], args.backend, seed=args.seed,
-                    progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.cells:
+        cells = [Cell(**c) for c in json.loads(Path(args.cells).read_text())
+                 if not args.family or c["family"] in args.family]
+    else:
+        cells = collect(families, DTYPES[args.dtype], args.backend, seed=args.seed,
+                        progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(json.dumps([asdict(c) for c in cells], indent=1) if args.json else format_table(cells))
     out = args.out or (None if args.family else DEFAULT_OUT)
     if out:

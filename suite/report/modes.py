@@ -100,6 +100,10 @@ def summary(cells: list[Cell]) -> list[str]:
     for reason, where in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"  - {_short(reason, 160)}: {len(where)} methods ({', '.join(sorted(where)[:6])}"
                      + (", ..." if len(where) > 6 else "") + ")")
+    if any("is_dependent" in reason for reason in reasons):
+        lines.append("  - `is_dependent` with validation off: composites build inner distributions without passing "
+                     "validate_args on (StudentT's Chi2, FisherSnedecor's Gammas, LKJCholesky's Beta, ...), so the "
+                     "inner ones still validate under the global default, and break the graph there.")
     lines.append(f"- **Validation on** (the default): {len(validate_eager)} family x method pairs compile to no "
                  "graph at all (everything runs eagerly): the constraint checks break the graph "
                  "(`constraints.is_dependent` is on Dynamo's skip list, `torch._is_all_true` is data-dependent) "
