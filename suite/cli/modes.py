@@ -161,5 +161,3 @@ def main(argv: list[str]) -> int:
         print(f"FAIL {cell.family}.{cell.method} [{cell.mode}]: {cell.text}", file=sys.stderr)
     return 1 if failing else 0
 
-
-STATUSES = (PASS, FAIL, XFAIL, INFO)
