@@ -50,6 +50,11 @@ def _strategies(argv: Sequence[str]) -> int:
     return strategies_main(list(argv))
 
 
+def _modes(argv: Sequence[str]) -> int:
+    from .modes import main as modes_main
+    return modes_main(list(argv))
+
+
 def _families(argv: Sequence[str]) -> int:
     argparse.ArgumentParser(prog=command_prog("families"),
                             description="List the registered families with their reference.").parse_args(argv)
@@ -77,6 +82,7 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "compare": (_compare, "compare two results.json files with a significance test"),
     "history": (_history, "add a run to a history file and render its page of headline ratios across runs"),
     "strategies": (_strategies, "training strategies verdict table (family x strategy x transform)"),
+    "modes": (_modes, "compile / vmap / validation parity and graph capture table (family x method x mode)"),
 }
 
 
