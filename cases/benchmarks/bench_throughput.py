@@ -17,11 +17,11 @@ SIZES = [pytest.param(10**2, id="1e2"), pytest.param(10**4, id="1e4"),
          pytest.param(10**8, id="1e8", marks=pytest.mark.gpu_only)]
 CASES = [pytest.param(f, m, id=f"{f.name}-{m}") for f in FAMILIES for m in workloads.methods_of(f)]
 
-# torch.compile costs seconds per graph on a small CPU: the representative families (compile_benchmark in
+# torch.compile costs seconds per graph on a small CPU: the representative families (compile_representative in
 # their entries), one size in the default --benchmark run, the rest in the slow tier.
 COMPILED_SIZES = [pytest.param(10**4, id="1e4"), pytest.param(10**2, id="1e2", marks=pytest.mark.slow),
                   pytest.param(10**6, id="1e6", marks=pytest.mark.cpu_slow)]
-COMPILED_CASES = [pytest.param(f, m, id=f"{f.name}-{m}") for f in FAMILIES if f.compile_benchmark
+COMPILED_CASES = [pytest.param(f, m, id=f"{f.name}-{m}") for f in FAMILIES if f.compile_representative
                   for m in workloads.methods_of(f)]
 
 

@@ -28,7 +28,6 @@ from suite.verdict import judge
 MODES_MD = Path(__file__).resolve().parents[2] / "reports" / "MODES.md"
 # Compile costs about a second per family on a small CPU (15 s for this file in the default tier): the
 # default tier compiles Normal (captured in one graph); every other family is compiled in the slow tier.
-COMPILED_DEFAULT = ("Normal",)
 CHEAP_MODES = (("vmap", M.VMAP, False), ("vmap+validate", M.VMAP, True), ("validation", M.VALIDATION, False))
 
 
@@ -46,8 +45,8 @@ def _method_cases(families, modes, marks=()):
 
 
 CHEAP_CASES = _method_cases(FAMILIES, CHEAP_MODES)
-COMPILE_CASES = (_method_cases([REGISTRY[n] for n in COMPILED_DEFAULT], [("compile", M.COMPILE, False)])
-                 + _method_cases([f for f in FAMILIES if f.name not in COMPILED_DEFAULT],
+COMPILE_CASES = (_method_cases([f for f in FAMILIES if f.compile_representative], [("compile", M.COMPILE, False)])
+                 + _method_cases([f for f in FAMILIES if not f.compile_representative],
                                  [("compile", M.COMPILE, False)], marks=pytest.mark.slow))
 
 

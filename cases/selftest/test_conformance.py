@@ -4,7 +4,6 @@ registered at run time reaching every check and benchmark of the suite with no o
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,17 +75,12 @@ def pytest_configure(config):
 
 
 def test_a_family_registered_at_run_time_reaches_every_check(pytester, monkeypatch):
-    from suite.registry import families
-
-    monkeypatch.setattr(families, "FAMILIES", list(families.FAMILIES))
-    monkeypatch.setattr(families, "REGISTRY", dict(families.REGISTRY))
-    for name, module in list(sys.modules.items()):  # case modules imported earlier hold the old family list
-        if str(getattr(module, "__file__", "")).startswith(str(REPO / "cases")):
-            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
     pytester.makepyfile(register_runtime_normal=REGISTER_PLUGIN)
     monkeypatch.syspath_prepend(pytester.path)
     def collected(folder: Path, *options: str) -> set[str]:
-        result = pytester.runpytest_inprocess(str(folder), "-p", "register_runtime_normal", *options,
+        # A fresh process: the case modules build their parameter lists from the registry when imported.
+        result = pytester.runpytest_subprocess(str(folder), "-p", "register_runtime_normal", *options,
                                               "-p", "no:cacheprovider", "--collect-only", "-q", "--rootdir", str(REPO))
         return {line.split("::")[0].rsplit("/", 1)[-1] for line in result.outlines if "RuntimeNormal" in line}
 
@@ -96,4 +90,4 @@ def test_a_family_registered_at_run_time_reaches_every_check(pytester, monkeypat
     not_per_family = {"test_torch_behaviours.py", "test_transforms.py", "test_constraints.py", "test_kl.py"}
     over_every_family = {path.name for path in distributions.glob("test_*.py")} - not_per_family
     assert collected(distributions) == over_every_family
-    assert collected(REPO / "cases" / "benchmarks", "--benchmark") == {"bench_throughput.py"}
+    assert collected(REPO / "cases" / "benchmarks", "--benchmark") == {"bench_throughput.py", "bench_modes.py"}

@@ -86,8 +86,9 @@ class Family:
     held_when_fitting: Mapping[str, str] = field(default_factory=dict)
     # A maximum-likelihood fit too slow for the default tier (it runs in the slow tier).
     heavy_fit: bool = False
-    # A representative family whose torch.compile'd throughput the default benchmark tier measures.
-    compile_benchmark: bool = False
+    # The representative family torch.compile is exercised on in the default tier (parity) and the default
+    # benchmark tier (compiled throughput); the rest compile in the slow tiers.
+    compile_representative: bool = False
     # Projections of a draw with known laws, for the samplers' goodness of fit (suite.registry.marginals);
     # None: the identity projection with the entry's reference.
     marginals: Callable | None = None
