@@ -10,6 +10,7 @@ import torch
 import torch.distributions as D
 
 from suite.registry import references as R
+from suite.registry.edges import Edges
 from suite.registry.known import Known, matching
 
 ParamDict = dict[str, "np.ndarray | int"]
@@ -63,6 +64,9 @@ class Family:
     held_when_fitting: Mapping[str, str] = field(default_factory=dict)
     # A maximum-likelihood fit too slow for the default tier (it runs in the slow tier).
     heavy_fit: bool = False
+    # What the edge checks cannot derive from the constraints: exact logits and deep-tail references, and
+    # why an edge kind does not apply (None: everything derived).
+    edges: Edges | None = None
 
     @property
     def discrete(self) -> bool:
