@@ -21,7 +21,7 @@ EDGE_KINDS = ("icdf_ends", "cdf_ends", "outside", "boundary_params", "logits", "
 # The methods an element grid of the outside, boundary, mixed-dtype and empty-batch checks runs over: the
 # "method" coordinate is an index into this tuple (see `method_is`).
 EDGE_METHODS = ("log_prob", "cdf", "icdf", "mean", "variance", "stddev", "entropy", "mode", "sample", "rsample",
-                "enumerate_support", "log_prob.validated", "cdf.validated")
+                "enumerate_support", "log_prob.validated", "cdf.validated", "construct")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ import numpy as np
 import torch.distributions as D
 from scipy import stats
 
+from suite.registry import logits as L
 from suite.registry import makers as M
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry.edges import Edges
 from suite.registry.family import Family
 from suite.registry.known import Known, Severity
 
@@ -82,6 +84,7 @@ ENTRIES: list[Family] = [
            M.params(probs=lambda rng, n: P.probability(rng, n, 1e-3)),
            lambda p: R.ContinuousBernoulliReference(p["probs"]),
            "numerical integration (scipy.integrate.quad_vec) of p^x (1-p)^(1-x)",
+           edges=Edges(logits_log_prob=L.continuous_bernoulli),
            invalid=({"probs": 1.5},),
            known=(
                Known('cdf',
@@ -124,6 +127,7 @@ ENTRIES: list[Family] = [
            M.params(temperature=M.positive(0.1, 10.0), probs=lambda rng, n: P.probability(rng, n, 1e-3)),
            lambda p: R.RelaxedBernoulliReference(p["temperature"], p["probs"]),
            "scipy.stats.logistic(logit(probs)/temperature, 1/temperature) on logit(x)",
+           edges=Edges(logits_log_prob=L.relaxed_bernoulli),
            invalid=({"probs": 1.5}, {"temperature": -1.0}),
            known=(
                Known('log_prob',
@@ -139,6 +143,7 @@ ENTRIES: list[Family] = [
                            "probs": P.simplex(rng, n, 4)},
            lambda p: R.ConcreteReference(p["temperature"], p["probs"]),
            "the Concrete density (Maddison et al. 2017) from scipy.special",
+           edges=Edges(logits_log_prob=L.relaxed_one_hot_categorical),
            invalid=({"probs": [-0.1, 0.4, 0.4, 0.3]}, {"temperature": -1.0}),
            known=(
                Known('log_prob',

@@ -6,9 +6,11 @@ import numpy as np
 import torch.distributions as D
 from scipy import stats
 
+from suite.registry import logits as L
 from suite.registry import makers as M
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry.edges import Edges
 from suite.registry.family import NAN, Family
 from suite.registry.known import Known, Severity
 
@@ -18,12 +20,14 @@ ENTRIES: list[Family] = [
            lambda p: R.FiniteDiscreteReference(
                stats.bernoulli(p["probs"]), 1,
                mode=lambda: np.where(p["probs"] == 0.5, NAN, (p["probs"] > 0.5).astype(float))),
-           "scipy.stats.bernoulli(probs)", invalid=({"probs": 1.5}, {"probs": -0.1})),
+           "scipy.stats.bernoulli(probs)", invalid=({"probs": 1.5}, {"probs": -0.1}),
+           edges=Edges(logits_log_prob=L.bernoulli)),
     Family("Binomial", D.Binomial,
            M.params(total_count=lambda rng, n: P.counts(rng, n, 1, 10_000), probs=P.probability),
            M.scipy(lambda p: stats.binom(p["total_count"], p["probs"]), discrete=True,
                   mode=lambda p: np.minimum(np.floor((p["total_count"] + 1) * p["probs"]), p["total_count"])),
            "scipy.stats.binom(total_count, probs)", invalid=({"probs": 1.5}, {"total_count": -1.0}),
+           edges=Edges(logits_log_prob=L.binomial),
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at total_count 1e4: log_prob off by up to 0.015',
@@ -32,12 +36,14 @@ ENTRIES: list[Family] = [
     Family("Geometric", D.Geometric,
            M.params(probs=P.probability),
            M.scipy(lambda p: stats.geom(p["probs"], loc=-1), discrete=True, mode=lambda p: 0 * p["probs"]),
-           "scipy.stats.geom(probs, loc=-1)", invalid=({"probs": 0.0}, {"probs": 1.5})),
+           "scipy.stats.geom(probs, loc=-1)", invalid=({"probs": 0.0}, {"probs": 1.5}),
+           edges=Edges(logits_log_prob=L.geometric)),
     Family("NegativeBinomial", D.NegativeBinomial,
            M.params(total_count=M.positive(0.1, 1e3), probs=lambda rng, n: P.probability(rng, n, 1e-3)),
            M.scipy(lambda p: stats.nbinom(p["total_count"], 1 - p["probs"]), discrete=True,
                   mode=lambda p: np.floor(np.maximum(p["total_count"] - 1, 0) * p["probs"] / (1 - p["probs"]))),
            "scipy.stats.nbinom(total_count, 1 - probs)", invalid=({"total_count": -1.0}, {"probs": 1.5}),
+           edges=Edges(logits_log_prob=L.negative_binomial),
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at total_count ~1e3 and probs near 1: log_prob off by up to 1.3',
@@ -59,6 +65,7 @@ ENTRIES: list[Family] = [
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"]),
            "scipy.stats.multinomial(1, probs) on one-hot values",
+           edges=Edges(logits_log_prob=L.categorical),
            invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
            known=(
                Known('enumerate_support',
@@ -70,6 +77,7 @@ ENTRIES: list[Family] = [
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"], one_hot=True),
            "scipy.stats.multinomial(1, probs)", invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
+           edges=Edges(logits_log_prob=L.one_hot_categorical),
            known=(
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
@@ -80,6 +88,7 @@ ENTRIES: list[Family] = [
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"], one_hot=True),
            "scipy.stats.multinomial(1, probs)", invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
+           edges=Edges(logits_log_prob=L.one_hot_categorical),
            known=(
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
@@ -90,6 +99,7 @@ ENTRIES: list[Family] = [
            lambda rng, n: {"total_count": 20, "probs": P.simplex(rng, n, 4)},
            lambda p: R.MultinomialReference(p["total_count"], p["probs"]),
            "scipy.stats.multinomial(total_count, probs)", invalid=({"probs": [-0.1, 0.4, 0.4, 0.3]},),
+           edges=Edges(logits_log_prob=L.multinomial),
            known=(
                Known('entropy',
                      'entropy computes lgamma(total_count + 1) from an int64 tensor, i.e. in float32: off by ~6e-7 '
