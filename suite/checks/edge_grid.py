@@ -88,9 +88,15 @@ class Grid:
         result = CheckResult(self.check, self.family.name, dtype_name(self.dtype), bool(ok.all()),
                              compared=int(ok.size - self.skipped), failures=int((~ok).sum()), ok=ok, coords=coords)
         if not ok.all():
+            # The first failing element of each method; the first of them all is the headline.
+            firsts = [int(np.argmax(~ok & (method == m))) for m in np.unique(method[~ok])]
+            examples = {EDGE_METHODS[int(method[i])]: {
+                "torch": float(actual[i]), "reference": float(expected[i]),
+                **{name: float(coords[name][i]) for name in names if name != "method" and np.isfinite(coords[name][i])}}
+                for i in firsts}
             first = int(np.argmin(ok))
-            result.worst = {"method": EDGE_METHODS[int(method[first])], "torch": float(actual[first]),
-                            "reference": float(expected[first]),
-                            **{name: float(coords[name][first]) for name in names if name != "method"}}
+            result.worst = {"method": EDGE_METHODS[int(method[first])], **examples[EDGE_METHODS[int(method[first])]]}
+            if len(examples) > 1:
+                result.worst["others"] = {m: e for m, e in examples.items() if m != result.worst["method"]}
         result.message = message
         return result

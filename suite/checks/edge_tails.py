@@ -1,9 +1,11 @@
 """Deep tails: log_prob, cdf and icdf at tail probabilities down to near the smallest normal number of the dtype.
 
-The tail points are the reference's quantiles x = ppf(p) (lower tail) and isf(p) (upper tail) at the tail
-probabilities p of TAIL_PROBABILITIES. scipy serves an element where its own round trip cdf(ppf(p)) = p
-(sf(isf(p)) = p) holds to 1e-9; elsewhere the entry's mpmath reference (`Edges.tail_reference`) serves it
-where one is declared, and otherwise the element is not compared (the message counts them). A torch value
+The tail points are scipy's quantiles x = ppf(p) (lower tail) and isf(p) (upper tail) at the tail
+probabilities p of TAIL_PROBABILITIES, strictly inside the support and representable in the dtype. scipy
+serves the values at a point where its own round trip cdf(ppf(p)) = p (sf(isf(p)) = p) holds to 1e-9;
+elsewhere the entry's mpmath reference (`Edges.tail_reference`) serves them where one is declared, and
+otherwise the point is not compared (the message counts them). icdf is checked at q = the true cdf of each
+lower-tail point (icdf(cdf(x)) = x), and at 1 - p for p down to eps from scipy's isf. A torch value
 of 0, -inf or NaN where the true value is representable fails; cdf is compared in log space, so that a
 tail probability of 1e-300 is not matched by 0 within an absolute tolerance.
 """
@@ -41,7 +43,7 @@ def _scipy_serves(frozen, x: np.ndarray, p: np.ndarray, upper: bool) -> np.ndarr
 
 
 def check_tails(family: Family, dtype: torch.dtype = torch.float64, device="cpu") -> CheckResult:
-    """log_prob at both tails, cdf at the lower tail, icdf at the lower tail and at 1 - p down to eps."""
+    """log_prob at both tails, cdf and icdf at the lower tail, icdf at 1 - p down to eps."""
     params = round_to(base_params(family), dtype)
     ref = family.reference(params)
     frozen, n = ref.frozen, ref.n
@@ -51,58 +53,70 @@ def check_tails(family: Family, dtype: torch.dtype = torch.float64, device="cpu"
     tol = family.tolerance[dtype]
     p = TAIL_PROBABILITIES[dtype][:, None] * np.ones((1, n))
     grid = Grid("edge.tail", family, dtype)
-    skipped = 0
+    with_cdf = torch_implements(family, "cdf") and not family.discrete
+    with_icdf = torch_implements(family, "icdf") and not family.discrete
     for upper in (False, True):
         with np.errstate(all="ignore"):
-            exact = frozen.isf(p) if upper else frozen.ppf(p)
-        serves = _scipy_serves(frozen, exact, p, upper)
-        if mp is not None:
-            exact = np.where(serves, exact, mp.quantile(params, p, upper))
-            serves = serves | np.isfinite(exact)
-        x = exact.astype(NUMPY_DTYPE[dtype]).astype(np.float64)
-        representable = np.isfinite(x) & ((x == 0) | (np.abs(x) >= info.tiny)) & (np.abs(x) <= info.max)
-        usable = serves & representable
-        skipped += int((~usable).sum())
-        xt = torch.as_tensor(np.where(usable, x, np.nanmedian(x) if np.isfinite(x).any() else 1.0), dtype=dtype)
-        xt = xt.to(device)
+            x = (frozen.isf(p) if upper else frozen.ppf(p)).astype(NUMPY_DTYPE[dtype]).astype(np.float64)
+            lower_end, upper_end = (np.broadcast_to(end, (n,)) for end in frozen.support())
+        usable = (np.isfinite(x) & ((x == 0) | (np.abs(x) >= info.tiny)) & (np.abs(x) <= info.max)
+                  & (x > lower_end) & (x < upper_end))
+        scipy_serves = _scipy_serves(frozen, x, p, upper) & usable
+        mp_serves = usable & ~scipy_serves if mp is not None else np.zeros_like(usable)
+        xt = torch.as_tensor(np.where(usable, x, np.nanmedian(np.where(usable, x, np.nan), axis=0)
+                                      if usable.any() else 1.0), dtype=dtype).to(device)
         with np.errstate(all="ignore"):
-            expected = ref.log_prob(x)
-            if mp is not None:
-                expected = np.where(np.isfinite(expected), expected, mp.log_prob(params, x))
+            expected = np.where(scipy_serves, ref.log_prob(x), np.nan)
+            # an infinite log density at a finite point inside the support is scipy's underflow, not the truth
+            expected = np.where(np.isinf(expected), np.nan, expected)
+        if mp_serves.any():
+            expected = np.where(mp_serves, mp.log_prob(params, np.where(mp_serves, x, np.nan)), expected)
         actual = call(lambda: dist.log_prob(xt), x.shape)
-        grid.add("log_prob", matches(actual, expected, tol), params, actual, expected, at=x, skip=~usable,
-                 p=p, upper=float(upper))
-        if not upper and torch_implements(family, "cdf") and not family.discrete:
-            with np.errstate(all="ignore"):
-                expected = np.where(serves, frozen.cdf(x), mp.cdf(params, x) if mp is not None else np.nan)
+        grid.add("log_prob", matches(actual, expected, tol), params, actual, expected, at=x,
+                 skip=np.isnan(expected), p=p, upper=float(upper))
+        if upper:
+            continue
+        with np.errstate(all="ignore"):
+            cdf = np.where(scipy_serves, frozen.cdf(x), np.nan)
+        if mp_serves.any():
+            cdf = np.where(mp_serves, mp.cdf(params, np.where(mp_serves, x, np.nan)), cdf)
+        cdf = np.where(cdf >= info.tiny, cdf, np.nan)  # a tail probability dtype cannot hold is not compared
+        if with_cdf:
             actual = call(lambda: dist.cdf(xt), x.shape)
-            keep = usable & (expected >= info.tiny)
-            grid.add("cdf", _log_matches(actual, expected, tol), params, actual, expected, at=x, skip=~keep,
-                     p=p, upper=0.0)
-    if torch_implements(family, "icdf") and not family.discrete:
-        _add_icdf(grid, family, dtype, device, dist, frozen, params, mp, tol)
+            grid.add("cdf", _log_matches(actual, cdf, tol), params, actual, cdf, at=x, skip=np.isnan(cdf), p=p,
+                     upper=0.0)
+        if with_icdf:
+            # icdf(cdf(x)) = x: at q = the true cdf of each tail point, rounded to dtype, to first order in
+            # the rounding
+            q = cdf.astype(NUMPY_DTYPE[dtype]).astype(np.float64)
+            with np.errstate(all="ignore"):
+                density = np.exp(mp.log_prob(params, x) if mp is not None else ref.log_prob(x))
+                expected = x + (q - cdf) / density
+            expected = np.where(np.isnan(cdf), np.nan, expected)
+            qt = torch.as_tensor(np.where(np.isnan(q), 0.5, q), dtype=dtype, device=device)
+            actual = call(lambda: dist.icdf(qt), x.shape)
+            grid.add("icdf", matches(actual, expected, tol), params, actual, expected, at=q,
+                     skip=np.isnan(expected), p=p, upper=0.0)
+    if with_icdf:
+        _add_upper_icdf(grid, dtype, device, dist, frozen, params, tol)
     result = grid.result()
     result.message = f"{grid.skipped} tail elements without a trustworthy reference or not representable"
     return result
 
 
-def _add_icdf(grid: Grid, family: Family, dtype, device, dist, frozen, params, mp, tol: Tolerance) -> None:
+def _add_upper_icdf(grid: Grid, dtype, device, dist, frozen, params, tol: Tolerance) -> None:
+    """icdf at q = 1 - p for p down to eps (the closest a dtype gets to 1), from scipy's isf."""
     n = np.shape(next(v for v in params.values() if np.ndim(v)))[0]
     eps = float(np.finfo(NUMPY_DTYPE[dtype]).eps)
-    for upper, probabilities in ((False, TAIL_PROBABILITIES[dtype]), (True, np.array([1e-5, 8 * eps, eps]))):
-        q = (1 - probabilities if upper else probabilities).astype(NUMPY_DTYPE[dtype]).astype(np.float64)
-        tail = 1 - q if upper else q  # exact: q is a float of dtype near 1
-        tail = tail[:, None] * np.ones((1, n))
-        with np.errstate(all="ignore"):
-            expected = frozen.isf(tail) if upper else frozen.ppf(tail)
-        serves = _scipy_serves(frozen, expected, tail, upper)
-        if mp is not None:
-            expected = np.where(serves, expected, mp.quantile(params, tail, upper))
-            serves = serves | np.isfinite(expected)
-        qt = torch.as_tensor(q[:, None] * np.ones((1, n)), dtype=dtype, device=device)
-        actual = call(lambda: dist.icdf(qt), tail.shape)
-        grid.add("icdf", matches(actual, expected, tol), params, actual, expected, at=q[:, None] * np.ones((1, n)),
-                 skip=~serves, p=tail, upper=float(upper))
+    q = (1 - np.array([1e-5, 8 * eps, eps])).astype(NUMPY_DTYPE[dtype]).astype(np.float64)
+    tail = (1 - q)[:, None] * np.ones((1, n))  # exact: q is a float of dtype near 1
+    with np.errstate(all="ignore"):
+        expected = frozen.isf(tail)
+    serves = _scipy_serves(frozen, expected, tail, True)
+    qt = torch.as_tensor(q[:, None] * np.ones((1, n)), dtype=dtype, device=device)
+    actual = call(lambda: dist.icdf(qt), tail.shape)
+    grid.add("icdf", matches(actual, expected, tol), params, actual, expected, at=q[:, None] * np.ones((1, n)),
+             skip=~serves, p=tail, upper=1.0)
 
 
 def _log_matches(actual: np.ndarray, expected: np.ndarray, tol: Tolerance) -> np.ndarray:

@@ -50,10 +50,11 @@ def _implemented(call: Callable[[], object]) -> bool:
 
 
 def torch_implements(family: Family, method: str) -> bool:
-    dist = family.example() if method != "entropy" or "logits" not in family.example().arg_constraints else \
-        family.instantiate(logits_params(family))
+    dist = family.example()
     if method in ("cdf", "icdf"):
         return _implemented(lambda: getattr(dist, method)(torch.full(dist.batch_shape, 0.5, dtype=torch.float64)))
+    if method == "entropy":
+        return _implemented(dist.entropy)
     return _implemented(lambda: getattr(dist, method))
 
 
@@ -107,7 +108,8 @@ def check_ends(family: Family, method: str, dtype: torch.dtype = torch.float64, 
     actual = as_numpy(getattr(dist, method)(_tensor(points, dtype, device)))
     expected = ref.icdf(q) if method == "icdf" else ref.cdf(points)
     grid = Grid(f"edge.{method}_ends", family, dtype)
-    grid.add(method, matches(actual, expected, family.tolerance[dtype]), params, actual, expected, at=points)
+    grid.add(method, matches(actual, expected, family.tolerance[dtype]), params, actual, expected, at=points,
+             end=np.array([[0.0], [1.0]]))
     return grid.result()
 
 
@@ -232,7 +234,7 @@ def check_boundary_params(family: Family, dtype: torch.dtype = torch.float64, de
     outcome -inf exactly, a certain one 0), mean, variance and entropy agree with the reference."""
     grid = Grid("edge.boundary_params", family, dtype)
     tol = family.tolerance[dtype]
-    for _name, _value, params in boundary_cases(family):
+    for boundary, (_name, _value, params) in enumerate(boundary_cases(family)):
         params = round_to(params, dtype)
         n = next(np.shape(v)[0] for v in params.values() if np.ndim(v) > 0)
         try:
@@ -240,14 +242,14 @@ def check_boundary_params(family: Family, dtype: torch.dtype = torch.float64, de
             accepted = np.ones(n, dtype=bool)
         except Exception:  # noqa: BLE001 - a legal parameter rejected, however
             accepted = np.zeros(n, dtype=bool)
-        grid.add("log_prob.validated", accepted, params)
+        grid.add("log_prob.validated", accepted, params, boundary=boundary)
         ref, dist = family.reference(params), _build(family, params, dtype, device)
         with np.errstate(all="ignore"):
             points = support_points(family, ref, np.random.default_rng(0)).astype(NUMPY_DTYPE[dtype])
             expected = ref.log_prob(points.astype(np.float64))
         actual = call(lambda: dist.log_prob(_tensor(points, dtype, device)), expected.shape)
         at = points if ref.event_dim == 0 else None
-        grid.add("log_prob", matches(actual, expected, tol), params, actual, expected, at=at)
+        grid.add("log_prob", matches(actual, expected, tol), params, actual, expected, at=at, boundary=boundary)
         for method in ("mean", "variance", "entropy"):
             try:
                 actual = as_numpy(getattr(dist, method)() if method == "entropy" else getattr(dist, method))
@@ -260,7 +262,8 @@ def check_boundary_params(family: Family, dtype: torch.dtype = torch.float64, de
                 continue
             ok = matches(actual, expected, tol)
             ok = ok.reshape(n, -1).all(-1) if ok.ndim > 1 else ok
-            grid.add(method, ok, params, actual.reshape(n, -1)[:, 0], expected.reshape(n, -1)[:, 0])
+            grid.add(method, ok, params, actual.reshape(n, -1)[:, 0], expected.reshape(n, -1)[:, 0],
+                     boundary=boundary)
     return grid.result()
 
 
@@ -297,7 +300,7 @@ def check_logits(family: Family, dtype: torch.dtype = torch.float64, device="cpu
     logit_coord = logits if np.ndim(logits) == 1 else logits[:, 0]
     grid.add("log_prob", matches(actual, expected, family.tolerance[dtype]), params, actual, expected, at=at,
              skip=~inside, logit=logit_coord)
-    if torch_implements(family, "entropy"):
+    if _implemented(dist.entropy):
         entropy = call(dist.entropy, (ref.n,))
         grid.add("entropy", np.isfinite(entropy), params, entropy, np.nan, logit=logit_coord)
     return grid.result()

@@ -30,11 +30,9 @@ class Edges:
     not_applicable: Mapping[str, str] = field(default_factory=dict)
     # log_prob(params with "logits" in place of "probs", x), exact for logits of any magnitude
     logits_log_prob: Callable[[Mapping[str, np.ndarray], np.ndarray], np.ndarray] | None = None
-    # An mpmath reference for the deep tails (tail probability below `tail_reference_below`): an object with
-    # log_prob(params, x), cdf(params, x), icdf(params, q) evaluated in multiple precision.
+    # An mpmath reference for the deep tails (suite.registry.tails.MpmathTail: log_prob(params, x) and
+    # cdf(params, x) in multiple precision): it serves the tail points where scipy's round trip fails.
     tail_reference: object | None = None
-    tail_reference_below: float = 1e-16
-    tail_reference_name: str = ""
 
 
 def method_is(*names: str) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
@@ -46,3 +44,16 @@ def method_is(*names: str) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
 def both(*regions: Callable[[Mapping[str, np.ndarray]], np.ndarray]):
     """A region: the elements inside every one of `regions`."""
     return lambda coords: np.logical_and.reduce([np.asarray(region(coords), dtype=bool) for region in regions])
+
+
+def coord_in(name: str, *values: float) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
+    """A region: the elements whose coordinate `name` is one of `values`."""
+    return lambda coords: np.isin(coords[name], values)
+
+
+def coord_between(name: str, low: float = -np.inf, high: float = np.inf, magnitude: bool = False):
+    """A region: the elements whose coordinate `name` (or its magnitude) lies in [low, high]."""
+    def region(coords):
+        value = np.abs(coords[name]) if magnitude else coords[name]
+        return (value >= low) & (value <= high)
+    return region

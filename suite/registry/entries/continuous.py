@@ -9,6 +9,8 @@ from scipy import stats
 from suite.registry import makers as M
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry import tails as TAILS
+from suite.registry.edges import Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import NAN, Family
 from suite.registry.known import Known, Severity
 
@@ -22,6 +24,16 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf via erfinv(2q - 1) loses relative precision in the lower tail (q = 1e-6)',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at -900.448, loc 0, p '
+                                  '1e-30, scale 78.5455, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream='pytorch#192295'),
+               Known('edge.tail', 'icdf in the deep tail is -inf where the true value is -900.448 (at 1e-30, loc 0, '
+                                  'p 1e-30, scale 78.5455, upper 0)',
+                     Severity.NONFINITE, dtype='float64',
+                     region=both(method_is('icdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='icdf; lower tail, tail probability <= 1e-30', upstream='pytorch#192295'),
            )),
     Family("Cauchy", D.Cauchy,
            M.params(loc=P.real, scale=M.positive()),
@@ -31,6 +43,30 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf tan(pi (q - 1/2)) loses relative precision in both tails: 1% off at q = 1e-6',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.icdf_ends', "icdf at the quantile ends is finite: -1.28275e+18 where the support's end is"
+                                       ' -inf (at 0, end 0, loc 0, scale 78.5455); float32: 1.79691e+09 vs -inf',
+                     Severity.NONFINITE, dtype='*', region=both(method_is('icdf'), coord_in('at', 0.0, 1.0)),
+                     where='icdf; q in [0.0, 1.0]', upstream='pytorch#186824'),
+               Known('edge.tail', 'cdf in the deep tail is 1e-10 where the true value is 1e-10 (at -2.50018e+11, loc'
+                                  ' 0, p 1e-10, scale 78.5455, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-10)),
+                     where='cdf; lower tail, tail probability <= 1e-10', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is -2.50018e+11 where the true value is -2.50018e+11 (at '
+                                  '1e-10, loc 0, p 1e-10, scale 78.5455, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('icdf'), coord_between('p', high=1e-10)),
+                     where='icdf; both tail, tail probability <= 1e-10', upstream=''),
+               Known('edge.tail', 'log_prob in the deep tail is -inf where the true value is -924.253 (at '
+                                  '-2.50018e+201, loc 0, p 1e-200, scale 78.5455, upper 0)',
+                     Severity.NONFINITE, dtype='float64',
+                     region=both(method_is('log_prob'), coord_between('p', high=1e-200)),
+                     where='log_prob; both tail, tail probability <= 1e-200', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is 26.7841 where the true value is 26.7341 (at 0.99999, loc'
+                                  ' -23.8221, p 1.00136e-05, scale 0.00159043, upper 1)',
+                     Severity.FLOAT32, dtype='float32',
+                     region=both(method_is('icdf'), coord_in('upper', 1.0), coord_between('p', high=1.01e-05)),
+                     where='icdf; upper tail, tail probability <= 1.00136e-05', upstream=''),
            )),
     Family("Laplace", D.Laplace,
            M.params(loc=P.real, scale=M.positive()),
@@ -40,6 +76,16 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf loses relative precision in the tails: 0.1% off at q = 1e-6',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at -5371.29, loc 0, p '
+                                  '1e-30, scale 78.5455, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is -inf where the true value is -5371.29 (at 1e-30, loc 0, '
+                                  'p 1e-30, scale 78.5455, upper 0)',
+                     Severity.NONFINITE, dtype='float64',
+                     region=both(method_is('icdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='icdf; lower tail, tail probability <= 1e-30', upstream=''),
            )),
     Family("Gumbel", D.Gumbel,
            M.params(loc=P.real, scale=M.positive()),
@@ -49,6 +95,25 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf -log(-log q) loses the upper tail: 0.8% off at q = 1 - 1e-6',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.icdf_ends', "icdf at the quantile ends is finite: -515.494 where the support's end is "
+                                       '-inf (at 0, end 0, loc 0, scale 78.5455); float32: -351.08 vs -inf',
+                     Severity.NONFINITE, dtype='*', region=both(method_is('icdf'), coord_in('at', 0.0, 1.0)),
+                     where='icdf; q in [0.0, 1.0]', upstream='pytorch#186824'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at -332.658, loc 0, p '
+                                  '1e-30, scale 78.5455, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is -515.494 where the true value is -332.658 (at 1e-30, loc'
+                                  ' 0, p 1e-30, scale 78.5455, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('icdf'), coord_between('p', high=1.78e-15)),
+                     where='icdf; both tail, tail probability <= 1.77636e-15', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is 903.252 where the true value is 904.182 (at 0.99999, loc'
+                                  ' 0, p 1.00136e-05, scale 78.5455, upper 1)',
+                     Severity.FLOAT32, dtype='float32',
+                     region=both(method_is('icdf'), coord_in('upper', 1.0), coord_between('p', high=1.01e-05)),
+                     where='icdf; upper tail, tail probability <= 1.00136e-05', upstream=''),
            )),
     Family("HalfNormal", D.HalfNormal,
            M.params(scale=M.positive()),
@@ -58,6 +123,12 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf via erfinv loses the upper tail: 0.25% off at q = 1 - 1e-6',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is -0.000120273, not 0 (at '
+                                     '-0.001, outside_set 0, scale 6.63392); torch documents no value there with '
+                                     'validation off (validate_args=True raises ValueError, the documented contract,'
+                                     ' and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
            )),
     Family("HalfCauchy", D.HalfCauchy,
            M.params(scale=M.positive()),
@@ -67,21 +138,94 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf loses the upper tail: 5.7% off at q = 1 - 1e-6',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.icdf_ends', "icdf at the quantile ends is finite: 1.0834e+17 where the support's end is "
+                                       'inf (at 1, end 1, scale 6.63392); float32: -1.51766e+08 vs inf',
+                     Severity.NONFINITE, dtype='*', region=both(method_is('icdf'), coord_in('at', 1.0)),
+                     where='icdf; q in [1.0]', upstream='pytorch#186824 (the same tan pole)'),
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is -9.59644e-05, not 0 (at '
+                                     '-0.001, outside_set 0, scale 6.63392); torch documents no value there with '
+                                     'validation off (validate_args=True raises ValueError, the documented contract,'
+                                     ' and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at 1.04205e-29, p 1e-30,'
+                                  ' scale 6.63392, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is 2.25045e+15 where the true value is 2.3775e+15 (at 1, p '
+                                  '1.77636e-15, scale 6.63392, upper 1)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('icdf'), coord_in('upper', 1.0), coord_between('p', high=1.78e-15)),
+                     where='icdf; upper tail, tail probability <= 1.77636e-15', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is 422760 where the true value is 421756 (at 0.99999, p '
+                                  '1.00136e-05, scale 6.63392, upper 1)',
+                     Severity.FLOAT32, dtype='float32',
+                     region=both(method_is('icdf'), coord_in('upper', 1.0), coord_between('p', high=1.01e-05)),
+                     where='icdf; upper tail, tail probability <= 1.00136e-05', upstream=''),
            )),
     Family("Exponential", D.Exponential,
            M.params(rate=M.positive()),
            M.scipy(lambda p: stats.expon(scale=1 / p["rate"]), mode=lambda p: 0 * p["rate"]),
-           "scipy.stats.expon(scale=1/rate)", invalid=({"rate": -1.0}, {"rate": 0.0})),
+           "scipy.stats.expon(scale=1/rate)", invalid=({"rate": -1.0}, {"rate": 0.0}),
+           known=(
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is -0.00665597, not 0 (at '
+                                     '-0.001, outside_set 0, rate 6.63392); torch documents no value there with '
+                                     'validation off (validate_args=True raises ValueError, the documented contract,'
+                                     ' and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is 1.89883, not -inf '
+                                     '(at -0.001, outside_set 0, rate 6.63392); torch documents no value there with '
+                                     'validation off (validate_args=True raises ValueError, the documented contract,'
+                                     ' and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at 1.5074e-31, p 1e-30, '
+                                  'rate 6.63392, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream=''),
+           )),
     Family("Gamma", D.Gamma,
            M.params(concentration=M.positive(0.05, 1e3), rate=M.positive()),
            M.scipy(lambda p: stats.gamma(p["concentration"], scale=1 / p["rate"]),
                   mode=lambda p: np.maximum(p["concentration"] - 1, 0) / p["rate"]),
            "scipy.stats.gamma(concentration, scale=1/rate)",
-           invalid=({"concentration": -1.0}, {"rate": 0.0}), implicit_reparam=True),
+           invalid=({"concentration": -1.0}, {"rate": 0.0}), implicit_reparam=True,
+           edges=Edges(tail_reference=TAILS.GAMMA),
+           known=(
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
+                                     'concentration 27.4512, outside_set 0, rate 4.3633); torch documents no value '
+                                     'there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, concentration 27.4512, outside_set 0, rate 4.3633); torch documents no'
+                                     ' value there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+           )),
     Family("Chi2", D.Chi2,
            M.params(df=M.positive(0.1, 1e3)),
            M.scipy(lambda p: stats.chi2(p["df"]), mode=lambda p: np.maximum(p["df"] - 2, 0)),
-           "scipy.stats.chi2(df)", invalid=({"df": -1.0},), implicit_reparam=True),
+           "scipy.stats.chi2(df)", invalid=({"df": -1.0},), implicit_reparam=True,
+           edges=Edges(tail_reference=TAILS.CHI2),
+           known=(
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, df'
+                                     ' 35.3059, outside_set 0); torch documents no value there with validation off '
+                                     '(validate_args=True raises ValueError, the documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, df 35.3059, outside_set 0); torch documents no value there with '
+                                     'validation off (validate_args=True raises ValueError, the documented contract,'
+                                     ' and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+           )),
     Family("Beta", D.Beta,
            M.params(concentration1=M.positive(0.1, 1e3), concentration0=M.positive(0.1, 1e3)),
            M.scipy(lambda p: stats.beta(p["concentration1"], p["concentration0"]),
@@ -89,12 +233,27 @@ ENTRIES: list[Family] = [
                                           (p["concentration1"] - 1)
                                           / (p["concentration1"] + p["concentration0"] - 2), NAN)),
            "scipy.stats.beta(concentration1, concentration0)",
-           invalid=({"concentration1": -1.0}, {"concentration0": 0.0}), implicit_reparam=True),
+           invalid=({"concentration1": -1.0}, {"concentration0": 0.0}), implicit_reparam=True,
+           known=(
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, concentration0 26.702, concentration1 35.3059, outside_set 0); torch '
+                                     'documents no value there with validation off (validate_args=True raises '
+                                     'ValueError, the documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*',
+                     region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
+                     where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
+                     upstream='pytorch#14672'),
+               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
+                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
+                                   ' unspecified dimension size -1 can be any val',
+                     Severity.RAISES, dtype='*', region=method_is('construct'),
+                     where='construct', upstream='pytorch#194548'),
+           )),
     Family("StudentT", D.StudentT,
            M.params(df=M.positive(0.1, 1e3), loc=P.real, scale=M.positive()),
            M.scipy(lambda p: stats.t(p["df"], p["loc"], p["scale"]), mode=lambda p: p["loc"]),
            "scipy.stats.t(df, loc, scale)", invalid=({"df": -1.0}, {"scale": -1.0}),
-           implicit_reparam=True,
+           implicit_reparam=True, edges=Edges(tail_reference=TAILS.STUDENT_T),
            known=(
                Known('log_prob',
                      'float32 log_prob underflows to -inf in the far tails where the log density is about -100 (df '
@@ -104,19 +263,56 @@ ENTRIES: list[Family] = [
                  "float32 d/d df of log_prob 6.08e-7 vs 8.39e-7 (1.02e-3 normwise) at df 712.2, scale 0.01154, "
                  "z -0.675: digamma((df+1)/2) - digamma(df/2) cancels in float32; forward mode stays at 7.1e-5",
                  Severity.FLOAT32, dtype="float32"),
+               Known('edge.tail', 'log_prob in the deep tail is -inf where the true value is -130.571 (at '
+                                  '-6.09955e+26, df 1.1999, loc 0.00103856, p 1e-30, scale 151.034)',
+                     Severity.NONFINITE, dtype='float32',
+                     region=both(method_is('log_prob'), coord_between('p', high=1e-30)),
+                     where='log_prob; both tail, tail probability <= 1e-30', upstream=''),
            )),
     Family("FisherSnedecor", D.FisherSnedecor,
            M.params(df1=M.positive(0.5, 1e3), df2=M.positive(0.5, 1e3)),
            M.scipy(lambda p: stats.f(p["df1"], p["df2"]),
                   mode=lambda p: np.where(p["df1"] > 2, (p["df1"] - 2) / p["df1"] * p["df2"] / (p["df2"] + 2),
                                           NAN)),
-           "scipy.stats.f(df1, df2)", invalid=({"df1": -1.0},), implicit_reparam=True),
+           "scipy.stats.f(df1, df2)", invalid=({"df1": -1.0},), implicit_reparam=True,
+           known=(
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, df1 63.3286, df2 50.2913, outside_set 0); torch documents no value '
+                                     'there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+           )),
     Family("InverseGamma", D.InverseGamma,
            M.params(concentration=M.positive(0.5, 1e3), rate=M.positive()),
            M.scipy(lambda p: stats.invgamma(p["concentration"], scale=p["rate"]),
                   mode=lambda p: p["rate"] / (p["concentration"] + 1)),
            "scipy.stats.invgamma(concentration, scale=rate)", invalid=({"rate": -1.0},),
-           implicit_reparam=True),
+           implicit_reparam=True,
+           known=(
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
+                                     'concentration 63.3286, outside_set 0, rate 4.3633); torch documents no value '
+                                     'there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, concentration 63.3286, outside_set 0, rate 4.3633); torch documents no'
+                                     ' value there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at 0.021589, '
+                                  'concentration 63.3286, p 1e-30, rate 4.3633, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream=''),
+               Known('edge.tail', 'log_prob in the deep tail is -inf where the true value is -643.193 (at '
+                                  '1.22639e+179, concentration 0.566928, p 1e-100, rate 407.788, upper 1)',
+                     Severity.NONFINITE, dtype='float64',
+                     region=both(method_is('log_prob'), coord_in('upper', 1.0), coord_between('p', high=1e-100)),
+                     where='log_prob; upper tail, tail probability <= 1e-100', upstream=''),
+           )),
     Family("Pareto", D.Pareto,
            M.params(scale=M.positive(), alpha=M.positive(0.1, 1e2)),
            M.scipy(lambda p: stats.pareto(p["alpha"], scale=p["scale"]), mode=lambda p: p["scale"]),
@@ -128,6 +324,23 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf overflows to inf where the quantile (about 1e38) is still representable',
                      Severity.NONFINITE, dtype='float32'),
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is -0.00663072, not 0 (alpha'
+                                     ' 6.60552, at 6.62728, outside_set 0, scale 6.63392); torch documents no value '
+                                     'there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is 0.00332008, not -inf'
+                                     ' (alpha 6.60552, at 6.62728, outside_set 0, scale 6.63392); torch documents no'
+                                     ' value there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.tail', 'log_prob in the deep tail is -729.614 where the true value is -729.614 (alpha '
+                                  '15.4344, at 1.13717e+18, p 1e-300, scale 0.0415643, upper 1)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('log_prob'), coord_in('upper', 1.0), coord_between('p', high=1e-300)),
+                     where='log_prob; upper tail, tail probability <= 1e-300', upstream=''),
            )),
     Family("Weibull", D.Weibull,
            M.params(scale=M.positive(), concentration=M.positive(0.1, 1e2)),
@@ -143,6 +356,28 @@ ENTRIES: list[Family] = [
                Known('icdf',
                      'float32 icdf loses relative precision in the upper tail for concentration < 0.2',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
+                                     'concentration 6.60552, outside_set 0, scale 6.63392); torch documents no value'
+                                     ' there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, concentration 6.60552, outside_set 0, scale 6.63392); torch documents '
+                                     'no value there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at 0.000190598, '
+                                  'concentration 6.60552, p 1e-30, scale 6.63392, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream=''),
+               Known('edge.tail', 'icdf in the deep tail is 0.203182 where the true value is 0.203182 (at 1e-10, '
+                                  'concentration 6.60552, p 1e-10, scale 6.63392, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('icdf'), coord_in('upper', 0.0), coord_between('p', high=1e-10)),
+                     where='icdf; lower tail, tail probability <= 1e-10', upstream=''),
            )),
     Family("Uniform", D.Uniform,
            lambda rng, n: (lambda low: {"low": low, "high": low + P.log_uniform(rng, n, 1e-3, 1e3)})(
@@ -167,6 +402,28 @@ ENTRIES: list[Family] = [
                Known('stddev',
                      'float32 stddev overflows to inf where it is representable (sqrt of an overflowed variance)',
                      Severity.NONFINITE, dtype='float32'),
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
+                                     'loc 0, outside_set 0, scale 1.83406); torch documents no value there with '
+                                     'validation off (validate_args=True raises ValueError, the documented contract,'
+                                     ' and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, loc 0, outside_set 0, scale 1.83406); torch documents no value there '
+                                     'with validation off (validate_args=True raises ValueError, the documented '
+                                     'contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at 7.38986e-10, loc 0, p'
+                                  ' 1e-30, scale 1.83406, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='cdf; lower tail, tail probability <= 1e-30', upstream='pytorch#192295'),
+               Known('edge.tail', 'icdf in the deep tail is 0 where the true value is 7.38986e-10 (at 1e-30, loc 0, '
+                                  'p 1e-30, scale 1.83406, upper 0)',
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=both(method_is('icdf'), coord_in('upper', 0.0), coord_between('p', high=1e-30)),
+                     where='icdf; lower tail, tail probability <= 1e-30', upstream='pytorch#192295'),
            )),
     Family("GeneralizedPareto", getattr(D, "GeneralizedPareto", None),
            M.params(loc=P.real, scale=M.positive(), concentration=lambda rng, n: rng.uniform(-0.9, 0.9, n)),
@@ -189,11 +446,57 @@ ENTRIES: list[Family] = [
                Known('support',
                      'float32 support rejects the upper end loc + scale/|concentration| (concentration < 0)',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.cdf_ends', 'cdf_ends: raises RuntimeError: Double did not match Float',
+                     Severity.WRONG_FLOAT64, dtype='float64', region=None,
+                     where='the whole check (it raises)', upstream=''),
+               Known('edge.cdf_ends', "cdf at the support's end is NaN, not 1 (at -23.8106, concentration -0.139163,"
+                                      ' end 1, loc -23.8221, scale 0.00159043)',
+                     Severity.NONFINITE, dtype='float32', region=both(method_is('cdf'), coord_in('end', 1.0)),
+                     where='cdf; upper end', upstream=''),
+               Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
+                                     'concentration 0.653722, loc 0, outside_set 0, scale 78.5455); torch documents '
+                                     'no value there with validation off (validate_args=True raises ValueError, the '
+                                     'documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('cdf'), coord_in('outside_set', 0.0)),
+                     where="cdf; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
+                                     '-0.001, concentration 0.653722, loc 0, outside_set 0, scale 78.5455); torch '
+                                     'documents no value there with validation off (validate_args=True raises '
+                                     'ValueError, the documented contract, and does here)',
+                     Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
+                     where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('edge.tail', 'cdf in the deep tail is NaN where the true value is 1e-10 (at 7.85455e-09, '
+                                  'concentration 0.653722, loc 0, p 1e-10, scale 78.5455)',
+                     Severity.NONFINITE, dtype='float64',
+                     region=both(method_is('cdf'), coord_in('upper', 0.0), coord_between('p', high=1e-10)),
+                     where='cdf; lower tail, tail probability <= 1e-10', upstream=''),
+               Known('edge.tail', 'log_prob in the deep tail is NaN where the true value is -4.36368 (at '
+                                  '7.85455e-09, concentration 0.653722, loc 0, p 1e-10, scale 78.5455)',
+                     Severity.NONFINITE, dtype='float64',
+                     region=both(method_is('log_prob'), coord_between('p', high=1e-10)),
+                     where='log_prob; both tail, tail probability <= 1e-10', upstream=''),
+               Known('edge.empty', 'on a zero-size batch, cdf fails: log_prob raises RuntimeError: Double did not '
+                                   'match Float; cdf raises RuntimeError: Double did not match Float',
+                     Severity.RAISES, dtype='float64', region=method_is('cdf'),
+                     where='cdf', upstream=''),
+               Known('edge.empty', 'on a zero-size batch, log_prob fails: log_prob raises RuntimeError: Double did '
+                                   'not match Float; cdf raises RuntimeError: Double did not match Float',
+                     Severity.RAISES, dtype='float64', region=method_is('log_prob'),
+                     where='log_prob', upstream=''),
+               Known('edge.mixed_dtype', 'float64 parameters under default dtype float32: cdf raises or differs '
+                                         '(float64 parameters under default dtype float32)',
+                     Severity.RAISES, dtype='float64', region=method_is('cdf'),
+                     where='cdf', upstream=''),
+               Known('edge.mixed_dtype', 'float64 parameters under default dtype float32: log_prob raises or differs'
+                                         ' (float64 parameters under default dtype float32)',
+                     Severity.RAISES, dtype='float64', region=method_is('log_prob'),
+                     where='log_prob', upstream=''),
            )),
     Family("VonMises", D.VonMises,
            M.params(loc=lambda rng, n: rng.uniform(-np.pi, np.pi, n), concentration=M.positive(1e-3, 1e3)),
            lambda p: R.VonMisesReference(p["loc"], p["concentration"]),
            "scipy.stats.vonmises(concentration, loc); circular variance from scipy.special",
+           edges=Edges(not_applicable={"tail": "circular: the support is one period, so there are no tails"}),
            invalid=({"concentration": -1.0},),
            known=(
                Known('log_prob',
