@@ -102,6 +102,13 @@ ENTRIES: list[Family] = [
                      Severity.WRONG_FLOAT64, dtype='float64',
                      region=both(method_is('icdf'), coord_in('upper', 0.0), coord_between('p', high=1e-10)),
                      where='icdf; lower tail, tail probability <= 1e-10', upstream='pytorch#192295'),
+               Known('log_prob', 'float32 log_prob is NaN where the point rounds onto shift (the end of the support,'
+                                 ' density 0): log(x - shift) = -inf, and -inf - (-inf) from the log-Jacobian gives '
+                                 'NaN where -inf is due',
+                     Severity.NONFINITE, dtype='float32',
+                     region=lambda c: c['factor'] * np.exp(c['loc'] - 4.8 * c['scale']) < 1.2e-7 * np.abs(c['shift']),
+                     where='lower quantiles: factor*exp(loc - 4.8 scale) below the float32 resolution of shift',
+                     points={'loc': [0.0], 'scale': [3.0], 'shift': [5.0], 'factor': [0.01]}),
            )),
     Family("Kumaraswamy", D.Kumaraswamy,
            M.params(concentration1=M.positive(0.2, 50.0), concentration0=M.positive(0.2, 50.0)),

@@ -268,6 +268,11 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='float32',
                      region=both(method_is('log_prob'), coord_between('p', high=1e-30)),
                      where='log_prob; both tail, tail probability <= 1e-30', upstream=''),
+               Known('mean', 'mean is NaN for df <= 1, where scipy.stats.t says inf: the mean does not exist there '
+                             '(both tails are heavy), so NaN is the defensible value; found once the comparison '
+                             'stopped matching an infinite reference with any non-finite value',
+                     Severity.CONVENTION, region=lambda c: c['df'] <= 1, where='df <= 1',
+                     points={'df': [0.5]}),
            )),
     Family("FisherSnedecor", D.FisherSnedecor,
            M.params(df1=M.positive(0.5, 1e3), df2=M.positive(0.5, 1e3)),
@@ -282,6 +287,17 @@ ENTRIES: list[Family] = [
                                      'documented contract, and does here)',
                      Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
                      where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known('mean', 'mean is NaN for df2 <= 2, where the mean of this positive variable is +inf (scipy: '
+                             'inf)',
+                     Severity.NONFINITE, region=lambda c: c['df2'] <= 2, where='df2 <= 2',
+                     points={'df2': [1.5]}),
+               Known('variance', 'variance is NaN for df2 <= 4: +inf for 2 < df2 <= 4 (a finite mean, an infinite '
+                                 'second moment); for df2 <= 2 it does not exist (scipy: inf)',
+                     Severity.NONFINITE, region=lambda c: c['df2'] <= 4, where='df2 <= 4',
+                     points={'df2': [3.0]}),
+               Known('stddev', 'stddev is NaN for df2 <= 4, where it is +inf for 2 < df2 <= 4 (scipy: inf)',
+                     Severity.NONFINITE, region=lambda c: c['df2'] <= 4, where='df2 <= 4',
+                     points={'df2': [3.0]}),
            )),
     Family("InverseGamma", D.InverseGamma,
            M.params(concentration=M.positive(0.5, 1e3), rate=M.positive()),
