@@ -62,20 +62,20 @@ def check_mixed_dtype(family: Family, device="cpu") -> CheckResult:
     default dtype float64."""
     params = base_params(family)
     grid = Grid("edge.mixed_dtype", family, torch.float64)
-    torch.manual_seed(0)
-    value, q = _inputs(family, params, torch.float64, device)
-    expected = {name: _run(call) for name, call in _calls(family.instantiate(params, device=device), value, q).items()}
     previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
     try:
-        actual = {}
-        for name in BATCH_METHODS:
-            def under_float32(name=name):
-                dist = family.instantiate(params, dtype=torch.float64, device=device)
-                return _calls(dist, value, q)[name]()
-            actual[name] = _run(under_float32)
+        results = {}
+        torch.set_default_dtype(torch.float64)
+        value, q = _inputs(family, params, torch.float64, device)
+        for default in (torch.float64, torch.float32):
+            torch.set_default_dtype(default)
+            torch.manual_seed(0)
+            results[default] = {name: _run(lambda name=name: _calls(
+                family.instantiate(params, dtype=torch.float64, device=device), value, q)[name]())
+                for name in BATCH_METHODS}
     finally:
         torch.set_default_dtype(previous)
+    expected, actual = results[torch.float64], results[torch.float32]
     for name in BATCH_METHODS:
         want, got = expected[name], actual[name]
         if want is None and got is None:

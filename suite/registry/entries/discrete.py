@@ -150,9 +150,9 @@ ENTRIES: list[Family] = [
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
                      Severity.FLOAT32, dtype='float32'),
-               Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
-                                     '-1, outside_set 0, probs.max 0.419945, probs.min 0.0730124); torch documents '
-                                     'no value there with validation off (validate_args=True raises ValueError, the '
+               Known('edge.outside', 'with validate_args=False, log_prob of -1 or k (k categories) raises RuntimeError '
+                                     '(index out of bounds) and of 0.5 is log probs[0], not -inf; torch documents no '
+                                     'value there with validation off (validate_args=True raises ValueError, the '
                                      'documented contract, and does here)',
                      Severity.CONVENTION, dtype='*',
                      region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0, 2.0)),
@@ -254,5 +254,9 @@ ENTRIES: list[Family] = [
                                    ' unspecified dimension size -1 can be any val',
                      Severity.RAISES, dtype='*', region=method_is('construct'),
                      where='construct', upstream='pytorch#194548'),
+               Known('edge.mixed_dtype', 'entropy with float64 probs under default dtype float32 is 5.5343842 where '
+                                         'under default dtype float64 it is 5.5343848: lgamma(total_count + 1) is '
+                                         'taken of a tensor made in the default dtype',
+                     Severity.WRONG_FLOAT64, dtype='float64', region=method_is('entropy'), where='entropy'),
            )),
 ]
