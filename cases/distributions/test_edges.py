@@ -10,6 +10,7 @@ import torch
 from suite.checks import edge_batches, edge_tails, edges
 from suite.checks.result import guarded
 from suite.conformance import expect
+from suite.registry.edges import EDGE_KINDS
 from suite.registry.families import FAMILIES, dtype_name
 from suite.verdict import judge
 
@@ -55,3 +56,11 @@ def test_float64_parameters_under_default_float32(family, kind, device):
     result = guarded(lambda: edge_batches.check_mixed_dtype(family, device), "edge.mixed_dtype", family.name,
                      "float64")
     expect(judge(result, family.known_for("edge.mixed_dtype", torch.float64, device)))
+
+
+def test_declared_edge_exceptions_name_edge_kinds():
+    """An entry's `edges.not_applicable` names only edge kinds the checks know, each with a reason."""
+    for family in FAMILIES:
+        declared = edges.edges_of(family).not_applicable
+        assert set(declared) <= set(EDGE_KINDS), (family.name, set(declared) - set(EDGE_KINDS))
+        assert all(reason.strip() for reason in declared.values()), family.name

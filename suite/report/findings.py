@@ -12,6 +12,7 @@ import torch
 from suite.checks.result import CheckResult
 from suite.checks.values import VALUE_METHODS, check_invalid_params, check_method, check_support
 from suite.registry.families import DTYPES, FAMILIES, Family
+from suite.report.edge_findings import render_edges
 from suite.state import derive_seed
 
 N_PARAMETER_SETS = 1000
@@ -78,6 +79,7 @@ def render() -> str:
             _cell(result.max_rel_error) if result.compared else "", _cell(worst.get("params")),
             _cell(worst.get("torch")), _cell(worst.get("reference")), reason.replace("|", "\\|"),
         ]) + " |\n")
+    lines.append(render_edges())
     lines.append(BEHAVIOURS)
     return "".join(lines)
 

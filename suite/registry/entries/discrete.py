@@ -93,8 +93,7 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='*',
                      region=both(method_is('log_prob'), coord_between('logit', 40.0, magnitude=True)),
                      where='log_prob; |logits| >= 40', upstream=''),
-               Known('edge.logits', 'entropy through logits is NaN where the exact value is NaN (logit -700, logits '
-                                    '-700)',
+               Known('edge.logits', 'entropy through logits is NaN where it is finite (logit -700, logits -700)',
                      Severity.NONFINITE, dtype='float32',
                      region=both(method_is('entropy'), coord_between('logit', 100.0, magnitude=True)),
                      where='entropy; |logits| >= 100', upstream=''),
