@@ -38,11 +38,12 @@ class NanWhereInfIsDue(D.Poisson):
         return torch.where(log_prob == -torch.inf, torch.full_like(log_prob, torch.nan), log_prob)
 
 
-class LogitsThroughProbs(D.Bernoulli):
-    """log_prob from probs = sigmoid(logits): log(probs) overflows to -inf for logits of -hundreds."""
+class LogitsThroughProbs(D.Categorical):
+    """log_prob as log(softmax(logits)): the probabilities underflow to 0 for logits hundreds apart."""
 
     def log_prob(self, value):
-        return value * torch.log(self.probs) + (1 - value) * torch.log1p(-self.probs)
+        value, probs = torch.broadcast_tensors(value.long().unsqueeze(-1), self.probs)
+        return torch.log(probs.gather(-1, value[..., :1])).squeeze(-1)
 
 
 class NoSampleValidation(D.Exponential):
@@ -60,7 +61,7 @@ EDGE_FAULTS = [
                  id="impossible-event-finite"),
     pytest.param("Gamma", TailUnderflowsEarly, edge_tails.check_tails, "cdf", id="tail-underflows-early"),
     pytest.param("Poisson", NanWhereInfIsDue, edges.check_boundary_params, "log_prob", id="nan-where-inf-is-due"),
-    pytest.param("Bernoulli", LogitsThroughProbs, edges.check_logits, "log_prob", id="logits-overflow"),
+    pytest.param("Categorical", LogitsThroughProbs, edges.check_logits, "log_prob", id="logits-overflow"),
 ]
 
 

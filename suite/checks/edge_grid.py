@@ -92,7 +92,8 @@ class Grid:
             firsts = [int(np.argmax(~ok & (method == m))) for m in np.unique(method[~ok])]
             examples = {EDGE_METHODS[int(method[i])]: {
                 "torch": float(actual[i]), "reference": float(expected[i]),
-                **{name: float(coords[name][i]) for name in names if name != "method" and np.isfinite(coords[name][i])}}
+                **{name: float(coords[name][i]) for name in names
+                   if name != "method" and not np.isnan(coords[name][i])}}
                 for i in firsts}
             first = int(np.argmin(ok))
             result.worst = {"method": EDGE_METHODS[int(method[first])], **examples[EDGE_METHODS[int(method[first])]]}

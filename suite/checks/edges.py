@@ -21,8 +21,10 @@ from suite.registry.family import Family, ParamDict, round_to
 
 N_SETS = 4
 NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64}
-# Logits out to hundreds in magnitude, both signs; vector logits are these times linspace(1, -1, k).
-LOGITS = np.array([-700.0, -300.0, -100.0, -40.0, -1.0, 0.0, 1.0, 40.0, 100.0, 300.0, 700.0])
+# Logits out to hundreds in magnitude, both signs, and infinite (a certain or impossible event); vector
+# logits are these times linspace(1, -1, k), and for an infinite one, 0 with the last half of the
+# categories at -inf (impossible).
+LOGITS = np.array([-np.inf, -700.0, -300.0, -100.0, -40.0, -1.0, 0.0, 1.0, 40.0, 100.0, 300.0, 700.0, np.inf])
 MATRIX_PARAMETERISATIONS = ("covariance_matrix", "precision_matrix", "scale_tril")
 
 
@@ -272,7 +274,13 @@ def logits_params(family: Family) -> ParamDict:
     params = base_params(family, len(LOGITS))
     probs = params.pop("probs")
     k = np.shape(probs)[-1] if np.ndim(probs) > 1 else 0
-    params["logits"] = LOGITS[:, None] * np.linspace(1.0, -1.0, k)[None] if k else LOGITS.copy()
+    if not k:
+        params["logits"] = LOGITS.copy()
+        return params
+    with np.errstate(invalid="ignore"):
+        vector = LOGITS[:, None] * np.linspace(1.0, -1.0, k)[None]
+    vector[np.isinf(LOGITS)] = np.where(np.arange(k) < (k + 1) // 2, 0.0, -np.inf)
+    params["logits"] = vector
     return params
 
 
@@ -283,8 +291,9 @@ def check_logits(family: Family, dtype: torch.dtype = torch.float64, device="cpu
     dist = _build(family, params, dtype, device)
     probs_params = {k: v for k, v in params.items() if k != "logits"}
     logits = params["logits"]
-    probs_params["probs"] = (1 / (1 + np.exp(-np.clip(logits, -700, 700))) if np.ndim(logits) == 1
-                             else np.exp(logits - logits.max(-1, keepdims=True)))
+    with np.errstate(over="ignore"):
+        probs_params["probs"] = (1 / (1 + np.exp(-logits)) if np.ndim(logits) == 1
+                                 else np.exp(logits - logits.max(-1, keepdims=True)))
     ref = family.reference(probs_params)
     points = support_points(family, ref, np.random.default_rng(0))
     if not family.discrete:
@@ -297,7 +306,7 @@ def check_logits(family: Family, dtype: torch.dtype = torch.float64, device="cpu
     inside = as_numpy(dist.support.check(x)).astype(bool)
     grid = Grid("edge.logits", family, dtype)
     at = points if ref.event_dim == 0 else None
-    logit_coord = logits if np.ndim(logits) == 1 else logits[:, 0]
+    logit_coord = logits if np.ndim(logits) == 1 else np.where(np.isinf(logits).any(-1), -np.inf, logits[:, 0])
     grid.add("log_prob", matches(actual, expected, family.tolerance[dtype]), params, actual, expected, at=at,
              skip=~inside, logit=logit_coord)
     if _implemented(dist.entropy):

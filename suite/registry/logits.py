@@ -18,26 +18,32 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return special.log_softmax(logits, axis=-1)
 
 
+def _times(count: np.ndarray, log_p: np.ndarray) -> np.ndarray:
+    """count * log_p with 0 * -inf = 0: an impossible event that does not occur costs nothing."""
+    with np.errstate(invalid="ignore"):
+        return np.where(count == 0, 0.0, count * log_p)
+
+
 def bernoulli(p: Mapping, x: np.ndarray) -> np.ndarray:
     l = p["logits"]  # noqa: E741
-    return x * special.log_expit(l) + (1 - x) * special.log_expit(-l)
+    return _times(x, special.log_expit(l)) + _times(1 - x, special.log_expit(-l))
 
 
 def binomial(p: Mapping, x: np.ndarray) -> np.ndarray:
     n, l = p["total_count"], p["logits"]  # noqa: E741
     return (special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
-            + x * special.log_expit(l) + (n - x) * special.log_expit(-l))
+            + _times(x, special.log_expit(l)) + _times(n - x, special.log_expit(-l)))
 
 
 def geometric(p: Mapping, x: np.ndarray) -> np.ndarray:
     l = p["logits"]  # noqa: E741
-    return x * special.log_expit(-l) + special.log_expit(l)
+    return _times(x, special.log_expit(-l)) + special.log_expit(l)
 
 
 def negative_binomial(p: Mapping, x: np.ndarray) -> np.ndarray:
     r, l = p["total_count"], p["logits"]  # noqa: E741
     return (special.gammaln(r + x) - special.gammaln(1 + x) - special.gammaln(r)
-            + r * special.log_expit(-l) + x * special.log_expit(l))
+            + _times(r, special.log_expit(-l)) + _times(x, special.log_expit(l)))
 
 
 def categorical(p: Mapping, x: np.ndarray) -> np.ndarray:
@@ -46,12 +52,12 @@ def categorical(p: Mapping, x: np.ndarray) -> np.ndarray:
 
 
 def one_hot_categorical(p: Mapping, x: np.ndarray) -> np.ndarray:
-    return (x * _log_softmax(p["logits"])).sum(-1)
+    return _times(x, _log_softmax(p["logits"])).sum(-1)
 
 
 def multinomial(p: Mapping, x: np.ndarray) -> np.ndarray:
     n = p["total_count"]
-    return special.gammaln(n + 1) - special.gammaln(x + 1).sum(-1) + (x * _log_softmax(p["logits"])).sum(-1)
+    return special.gammaln(n + 1) - special.gammaln(x + 1).sum(-1) + _times(x, _log_softmax(p["logits"])).sum(-1)
 
 
 def continuous_bernoulli(p: Mapping, x: np.ndarray) -> np.ndarray:

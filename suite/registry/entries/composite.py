@@ -235,13 +235,13 @@ ENTRIES: list[Family] = [
                      region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
                      where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
                      upstream='pytorch#14672'),
-               Known('edge.logits', 'log_prob through logits is -inf where the exact value is -721.216 (at 0.001, '
-                                    'logit 700, logits 700, temperature 4.2826)',
+               Known('edge.logits', 'log_prob through logits is -inf where the exact value is -759.856 (at 0.001, '
+                                    'logit 700, logits 700, temperature 10)',
                      Severity.NONFINITE, dtype='float64',
                      region=both(method_is('log_prob'), coord_between('logit', 700.0, magnitude=True)),
                      where='log_prob; |logits| >= 700', upstream=''),
-               Known('edge.logits', 'log_prob through logits is -inf where the exact value is -101.334 (at 0.001, '
-                                    'logit 100, logits 100, temperature 1.2225)',
+               Known('edge.logits', 'log_prob through logits is -inf where the exact value is -142.305 (at 0.001, '
+                                    'logit 100, logits 100, temperature 7.41558)',
                      Severity.NONFINITE, dtype='float32',
                      region=both(method_is('log_prob'), coord_between('logit', 100.0, magnitude=True)),
                      where='log_prob; |logits| >= 100', upstream=''),
