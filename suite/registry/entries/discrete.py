@@ -35,8 +35,7 @@ ENTRIES: list[Family] = [
                                              'parameter (at 1, boundary 0, probs 0); float32: -15.9424 vs -inf',
                      Severity.NONFINITE, dtype='*', region=both(method_is('log_prob'), coord_in('boundary', 0.0, 1.0)),
                      where='log_prob; at probs = 0.0, probs = 1.0', upstream='pytorch#186825'),
-               Known('edge.logits', 'entropy through logits is NaN where it is finite (logit -inf, logits -inf); '
-                                    'float32: NaN vs NaN',
+               Known('edge.logits', 'entropy through logits is NaN where it is finite (logit -inf, logits -inf)',
                      Severity.NONFINITE, dtype='*',
                      region=both(method_is('entropy'), coord_between('logit', np.inf, magnitude=True)),
                      where='entropy; infinite logits',
@@ -99,9 +98,10 @@ ENTRIES: list[Family] = [
                      region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
                      where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
                      upstream='pytorch#14672'),
-               Known('edge.boundary_params', 'a legal boundary parameter (arg_constraints) is rejected with '
-                                             'validate_args=True (log_prob.validated; at probs = 0.0); float32: NaN '
-                                             'vs NaN',
+               Known('edge.boundary_params', 'probs = 0 is rejected with validate_args=True (ValueError) though '
+                                             'arg_constraints declares probs unit_interval, which includes 0; a '
+                                             'Geometric with probs 0 never succeeds, so rejecting it is right and the '
+                                             'declared constraint is loose',
                      Severity.CONVENTION, dtype='*',
                      region=both(method_is('log_prob.validated'), coord_in('boundary', 0.0)),
                      where='log_prob.validated; at probs = 0.0', upstream=''),
