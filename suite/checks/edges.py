@@ -80,7 +80,7 @@ def not_applicable(family: Family, kind: str) -> str | None:
     if kind in ("icdf_ends", "cdf_ends") and family.event_dim:
         return "a multivariate event has no quantile function"
     if kind == "outside" and not family.reference(base_params(family)).outside():
-        return "the support is everything the value's shape can hold (no point is outside it)"
+        return "the reference lists no point outside the support (all of the real line or space, or none declared)"
     if kind == "boundary_params" and not boundary_cases(family):
         return "no parameter has a constraint that attains a legal boundary value (open or dependent bounds only)"
     if kind == "logits" and "logits" not in family.example().arg_constraints:
