@@ -56,8 +56,10 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
             points: np.ndarray | None = None, exclude: np.ndarray | None = None) -> CheckResult:
     """Element-wise |actual - expected| <= atol + rtol*|expected|.
 
-    An infinite reference (an infinite density, a moment that does not exist) is matched by any
-    non-finite torch value. A NaN reference means the reference is undefined there (an undefined
+    Strict about non-finite values: an infinite reference (an infinite density, a moment that does not
+    exist) is matched only by the infinity of the same sign, never by NaN or the other sign; a NaN or an
+    infinity where the reference is finite fails, and so does a finite value where it is infinite. A NaN
+    reference means the reference is undefined there (an undefined
     moment or mode, a point scipy rejects) and that element is not compared; the count is reported.
     A reference beyond dtype's range is
     matched by an infinity of the same sign; `exclude` marks points dtype cannot represent.
@@ -75,7 +77,7 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
         abs_err = np.where(finite, np.abs(actual - expected), 0.0)
         abs_err = np.where(finite & ~np.isfinite(actual), np.inf, abs_err)
         rel_err = abs_err / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
-        ok = np.where(finite, abs_err <= tol.atol + tol.rtol * np.abs(expected), ~np.isfinite(actual))
+        ok = np.where(finite, abs_err <= tol.atol + tol.rtol * np.abs(expected), actual == expected)
     ok |= skip
     abs_err = np.where(skip, 0.0, abs_err)
     rel_err = np.where(skip | ~finite, 0.0, rel_err)

@@ -11,6 +11,7 @@ import torch.distributions as D
 from torch.distributions import Distribution
 
 from suite.registry import references as R
+from suite.registry.edges import Edges
 from suite.registry.known import Known, matching
 
 ParamDict = dict[str, "np.ndarray | int"]
@@ -101,6 +102,9 @@ class Family:
     # Jacobian method -> why it raises for this family (a limitation of the method, not of log_prob).
     jacobian_unsupported: Mapping[str, Unsupported] = field(default_factory=dict)
 
+    # What the edge checks cannot derive from the constraints: exact logits and deep-tail references, and
+    # why an edge kind does not apply (None: everything derived).
+    edges: Edges | None = None
     def __post_init__(self) -> None:
         object.__setattr__(self, "reference", R.accepting_scipy(self.reference))
 

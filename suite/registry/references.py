@@ -353,8 +353,16 @@ class ContinuousBernoulliReference(Reference):
         return np.exp(special.xlogy(x, self.p) + special.xlog1py(1 - x, -self.p))
 
     def _integrate(self, weight):
-        value, _ = integrate.quad_vec(lambda x: weight(x) * self._unnormalised(x), 0.0, 1.0,
-                                      epsabs=0, epsrel=1e-13)
+        # probs of exactly 0 or 1 make the density a point mass: not integrable, left undefined (NaN)
+        proper = (self.p > 0) & (self.p < 1)
+        if proper.all():
+            value, _ = integrate.quad_vec(lambda x: weight(x) * self._unnormalised(x), 0.0, 1.0,
+                                          epsabs=0, epsrel=1e-13)
+            return value
+        value = np.full(self.p.shape, np.nan)
+        if proper.any():
+            value[proper] = ContinuousBernoulliReference(self.p[proper])._integrate(
+                lambda x: np.broadcast_to(weight(x), self.p.shape)[..., proper] if np.ndim(weight(x)) else weight(x))
         return value
 
     def log_prob(self, x):

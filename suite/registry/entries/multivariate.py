@@ -10,6 +10,7 @@ from suite.registry import makers as M
 from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry.edges import both, coord_in, method_is
 from suite.registry.family import CONDITIONAL, MARGINAL, NAN, REPLAY, Family, Unsupported
 from suite.registry.known import Known, Severity
 
@@ -37,6 +38,11 @@ ENTRIES: list[Family] = [
            known=(
                Known("exp_family.entropy", "no _mean_carrier_measure (Dirichlet overrides entropy)",
                      Severity.CONVENTION),
+               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
+                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
+                                   ' unspecified dimension size -1 can be any val',
+                     Severity.RAISES, dtype='*', region=method_is('construct'),
+                     where='construct', upstream='pytorch#194548'),
            )),
     Family("MultivariateNormal", D.MultivariateNormal,
            M.params(loc=M.vector(P.real, 3), covariance_matrix=M.spd_matrix(3)),
@@ -50,6 +56,11 @@ ENTRIES: list[Family] = [
                  p="covariance_matrix", err="0.684", where="float64"), Severity.CONVENTION, dtype="float64"),
                Known("jacobian.raw_entries.forward", _SYMMETRIC_SPLIT.format(
                  p="covariance_matrix", err="0.991", where="float32"), Severity.CONVENTION, dtype="float32"),
+               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
+                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
+                                   ' unspecified dimension size -1 can be any val',
+                     Severity.RAISES, dtype='*', region=method_is('construct'),
+                     where='construct', upstream='pytorch#194548'),
            ),
            heavy_fit=True,
            score=scores.mvn,
@@ -73,6 +84,11 @@ ENTRIES: list[Family] = [
                  "float32 d/d cov_diag of log_prob 0.17090 vs 0.16676 (reverse 5.2e-3, forward 2.6e-3 normwise) "
                  "at cov_diag (3.62, 0.0100, 1.42): float32 through the Woodbury capacitance", Severity.FLOAT32,
                  dtype="float32"),
+               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
+                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
+                                   ' unspecified dimension size -1 can be any val',
+                     Severity.RAISES, dtype='*', region=method_is('construct'),
+                     where='construct', upstream='pytorch#194548'),
            ),
            heavy_fit=True,
            score=scores.low_rank_mvn,
@@ -101,6 +117,20 @@ ENTRIES: list[Family] = [
                  p="covariance_matrix", err="0.972", where="float32"), Severity.CONVENTION, dtype="float32"),
                Known(("rsample.flow", "rsample.unbiasedness", "shapes.gradient", "strategy.kl"), _WISHART_BACKWARD,
                      Severity.RAISES),
+               Known("rsample.flow", _WISHART_BACKWARD, Severity.RAISES),
+               Known("rsample.unbiasedness", _WISHART_BACKWARD, Severity.RAISES),
+               Known("shapes.gradient", _WISHART_BACKWARD, Severity.RAISES),
+               Known("strategy.kl", _WISHART_BACKWARD, Severity.RAISES),
+               Known('edge.empty', 'on a zero-size batch, rsample fails: sample raises IndexError: amax(): Expected '
+                                   'reduction dim -1 to have non-zero size.; rsample raises IndexError: amax(): '
+                                   'Expected reduction dim -1 to have non-zer',
+                     Severity.RAISES, dtype='*', region=method_is('rsample'),
+                     where='rsample', upstream=''),
+               Known('edge.empty', 'on a zero-size batch, sample fails: sample raises IndexError: amax(): Expected '
+                                   'reduction dim -1 to have non-zero size.; rsample raises IndexError: amax(): '
+                                   'Expected reduction dim -1 to have non-zer',
+                     Severity.RAISES, dtype='*', region=method_is('sample'),
+                     where='sample', upstream=''),
            ),
            heavy_fit=True,
            marginals=marginals.wishart,
@@ -119,6 +149,19 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'float32 log_prob off by up to 0.16 for concentration < 1 (log of a float32 diagonal near 0)',
                      Severity.FLOAT32, dtype='float32'),
+               Known('edge.outside', 'with validate_args=False, log_prob outside the support is 0.75992, not -inf '
+                                     '(concentration 14.6096, dim 2, outside_set 0); torch documents no value there '
+                                     'with validation off (validate_args=True raises ValueError, the documented '
+                                     'contract, and does here)',
+                     Severity.CONVENTION, dtype='*',
+                     region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
+                     where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
+                     upstream='pytorch#14672'),
+               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
+                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, 2, -1] because '
+                                   'the unspecified dimension size -1 can be any ',
+                     Severity.RAISES, dtype='*', region=method_is('construct'),
+                     where='construct', upstream='pytorch#194548'),
            ),
            marginals=marginals.lkj_cholesky),
 ]
