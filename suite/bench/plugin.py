@@ -36,7 +36,7 @@ import torch
 
 from suite.bench import allocator, environment, measure
 from suite.bench import results as R
-from suite.bench.children import Child, foregone, repeat_pass
+from suite.bench.children import Child, child_environment, foregone, repeat_pass
 from suite.bench.recorder import Recorder
 from suite.registry.families import dtype_name
 
@@ -53,6 +53,10 @@ LONG_CALL_ROUNDS = 3
 # A call slower than this is timed in one round.
 VERY_LONG_CALL_S = 20.0
 DEFAULT_CASE_TIMEOUT_S = 300.0
+# Seconds from the start of a run after which no further timing pass starts (--bench-time-budget): the
+# first pass of the default tier takes about 3 minutes here and each later pass about one, so the default
+# keeps the whole run under 10 minutes even when load doubles every pass.
+DEFAULT_TIME_BUDGET_S = 360.0
 MAX_PHASE_ROUNDS = 50
 # Without --benchmark a case body runs once at sizes up to this; larger sizes change only its timing.
 SMOKE_MAX_SIZE = 100
@@ -81,6 +85,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-max-passes", type=int, default=None,
                     help="further passes, over only the cases whose passes disagree, up to this many passes in all "
                          f"(default: {DEFAULT_MAX_PASSES}, or --bench-passes if that is more)")
+    group.addoption("--bench-time-budget", type=float, default=DEFAULT_TIME_BUDGET_S, metavar="SECONDS",
+                    help="seconds from the start of the run after which no further timing pass starts (one "
+                         "predicted to end after it does not start either); records left short of passes or "
+                         f"unsettled say so (default: {DEFAULT_TIME_BUDGET_S:g})")
+    group.addoption("--bench-replace", action="store_true", default=False,
+                    help="replace the environment's results.json with this run's records instead of updating "
+                         "it by case (records of cases not run are then dropped)")
     group.addoption("--bench-case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT_S,
                     help="seconds an isolated case may run in its child process before it is stopped and "
                          f"recorded as timeout (default: {DEFAULT_CASE_TIMEOUT_S:g})")
@@ -137,7 +148,7 @@ def pytest_configure(config: pytest.Config) -> None:
     threads = config.getoption("--bench-threads")
     if threads < 1:
         raise pytest.UsageError(f"--bench-threads must be at least 1; got {threads}")
-    for flag in ("--bench-case-timeout", "--bench-memory-limit"):
+    for flag in ("--bench-case-timeout", "--bench-memory-limit", "--bench-time-budget"):
         value = config.getoption(flag)
         if value is not None and value <= 0:
             raise pytest.UsageError(f"{flag} must be positive; got {value:g}")
@@ -153,7 +164,8 @@ def pytest_configure(config: pytest.Config) -> None:
             setattr(config.option, name, value)
     recorder = Recorder(environment.capture(torch.get_num_threads(), allocator=allocator_setting),
                         config.rootpath / config.getoption("--bench-dir"),
-                        render_report=not config.getoption("--bench-child"))
+                        render_report=not config.getoption("--bench-child"),
+                        replace=config.getoption("--bench-replace"))
     plan = config.getoption("--bench-repeat")
     if plan is not None:
         recorder.start_repeat(Path(plan))
@@ -209,35 +221,57 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     """After pytest's own pass, the further timing passes (--bench-passes), each in a fresh child
     process over the cases that were timed; its samples are pooled into this run's records. Then, up to
-    --bench-max-passes, passes over only the cases whose passes do not yet agree (suite.bench.passes.settled)."""
-    yield
+    --bench-max-passes, passes over only the cases whose passes do not yet agree (suite.bench.passes.settled).
+    No pass starts once --bench-time-budget is spent or when it is predicted to end after it is; the
+    host's load is measured over each pass (suite.bench.load)."""
     recorder = session.config.stash.get(RECORDER, None)
-    if recorder is None or recorder.pass_number > 1 or session.shouldfail or session.shouldstop:
+    first = recorder is not None and recorder.pass_number == 1
+    if first:
+        recorder.load.start(1)
+    yield
+    if not first:
         return
-    if not recorder.repeatable:
+    recorder.load.stop()
+    if session.shouldfail or session.shouldstop or not recorder.repeatable:
         return
-    passes, most = session.config.getoption("--bench-passes"), max_passes(session.config)
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    options = _child_options(session.config, session.config.getoption("--device", None),
-                             session.config.getoption("--dtype", None))
+    config = session.config
+    passes, most = config.getoption("--bench-passes"), max_passes(config)
+    budget_s = config.getoption("--bench-time-budget")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    options = _child_options(config, config.getoption("--device", None), config.getoption("--dtype", None))
 
     def say(line: str) -> None:
         if reporter is not None:
             reporter.write_line(f"distsuite: {line}")
 
+    per_case_s = recorder.load.passes[-1].wall_s / max(1, len(recorder.repeatable))
     for number in range(2, most + 1):
         cases = recorder.repeatable if number <= passes else recorder.unsettled()
         if not cases:
             break
+        elapsed = recorder.load.reader().wall_s - recorder.started
+        predicted = per_case_s * len(cases)
+        if elapsed + predicted > budget_s:
+            say(f"time budget: {elapsed:.0f} s of {budget_s:g} s spent (--bench-time-budget); timing pass {number} "
+                f"over {_cases(len(cases))} (about {predicted:.0f} s) not started")
+            if number <= passes:
+                note = (f"timed in {number - 1} of {passes} passes: the time budget ({budget_s:g} s, "
+                        "--bench-time-budget) was spent")
+                recorder.short_of_passes.update(dict.fromkeys(cases, note))
+            break
         why = "" if number <= passes else " whose passes disagree"
         say(f"timing pass {number} of {passes if number <= passes else f'at most {most}'} in a fresh process "
             f"over {_cases(len(cases))}{why}")
-        repeat_pass(recorder, number, cases, options, session.config.rootpath)
+        recorder.load.start(number)
+        repeat_pass(recorder, number, cases, options, config.rootpath, timeout_s=budget_s - elapsed + predicted,
+                    env=child_environment(config.getoption("--bench-allocator")))
+        measured = recorder.load.stop()
+        per_case_s = measured.wall_s / len(cases)
     if passes > 1:
         left = recorder.unsettled()
         if left:
-            say(f"still unsettled after {most} passes: {len(left)} of {_cases(len(recorder.repeatable))} "
-                "(their records say so)")
+            say(f"still unsettled after {recorder.load.passes[-1].number} passes: {len(left)} of "
+                f"{_cases(len(recorder.repeatable))} (their records say so)")
 
 
 def _cases(n: int) -> str:
@@ -287,7 +321,13 @@ def _child_for(item: pytest.Item) -> Child:
     config = item.config
     limit = config.getoption("--bench-memory-limit")
     return Child(item.nodeid, _child_options(config, "cpu", None), config.rootpath,
-                 config.getoption("--bench-case-timeout"), None if limit is None else int(limit * 2**30))
+                 config.getoption("--bench-case-timeout"), None if limit is None else int(limit * 2**30),
+                 env=child_environment(config.getoption("--bench-allocator")))
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The tier a benchmark case belongs to: `slow` when it is marked so (on this device), else `default`."""
+    return "slow" if item.get_closest_marker("slow") is not None else "default"
 
 
 class Bench:
@@ -298,8 +338,9 @@ class Bench:
     """
 
     def __init__(self, case_id: str, benchmark, recorder: Recorder | None, child: Child | None = None,
-                 watched: bool = False):
+                 watched: bool = False, tier: str = "default"):
         self.case_id = case_id
+        self.tier = tier
         self.benchmark = benchmark
         self.recorder = recorder
         self.child = child
@@ -319,7 +360,7 @@ class Bench:
         budget = measure.memory_budget(device)
         if estimated_bytes > budget:
             base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
-                        dtype=dtype_name(fields["dtype"]))
+                        dtype=dtype_name(fields["dtype"]), tier=self.tier)
             self._fail(measure.Outcome(measure.OOM, error=f"estimated {estimated_bytes / 2**30:.1f} GiB exceeds "
                                        f"the budget of {budget / 2**30:.1f} GiB (half the free memory); not run"),
                        base, None, errors_are_data=True)
@@ -341,7 +382,7 @@ class Bench:
         Returns that result.
         """
         base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
-                    dtype=dtype_name(fields["dtype"]))
+                    dtype=dtype_name(fields["dtype"]), tier=self.tier)
         phase = "total" if breakdown else None
 
         def call() -> Any:
@@ -461,4 +502,4 @@ def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
     in_child = config.getoption("--bench-child")
     with measure.pinned_threads(config.getoption("--bench-threads")):
         yield Bench(request.node.nodeid, benchmark, recorder, _child_for(request.node) if isolated and not in_child
-                    else None, watched=isolated and in_child)
+                    else None, watched=isolated and in_child, tier=tier_of(request.node))
