@@ -156,6 +156,10 @@ class Recorder:
             benchmark_json.write(R.Results(self.environment, self.merged()), self.path.parent)
         except (OSError, ValueError) as exc:
             self.problems.append(f"{benchmark_json.FILENAME} not written: {measure.describe(exc)}")
+        self.render()
+
+    def render(self) -> None:
+        """The report beside results.json, when suite.report is there to render it."""
         try:
             from suite.report import render
         except ImportError:
