@@ -759,3 +759,26 @@ def test_a_case_over_the_memory_budget_is_recorded_as_oom_and_not_run():
                            dtype=torch.float64, size=10**6, dim=128)
     (record,) = recorder.records
     assert record.status == measure.OOM and "not run" in record.error and record.size == 10**6
+
+
+def test_the_three_answers_of_a_run():
+    """Strategy: which are correct and their cost against rebuild; Jacobian: the fastest method per size;
+    wrong results counted. The planted fault: a stale strategy is named wrong, not correct."""
+    from suite.bench.answers import answer_lines
+
+    def step(method, median, verdict, size=100):
+        return R.Record(f"s[{method}-{size}]", "strategy_step", method, "cpu", "float32", size, family="Normal",
+                        phase="total", median_s=median, verdict=verdict, validate=False, compiled=False)
+
+    def jac(method, size, median):
+        return R.Record(f"j[{method}-{size}]", "jacobian", method, "cpu", "float64", size, family="Normal", dim=2,
+                        median_s=median, verdict="agree")
+
+    records = [step("rebuild_per_step", 1.0, "pass"), step("constraint_module", 2.0, "pass"),
+               step("retain_graph", 0.5, "stale"), jac("loop", 10, 1.0), jac("jacrev", 10, 0.5),
+               jac("loop", 1000, 9.0), jac("vmap_grad", 1000, 0.1)]
+    strategy, jacobian, wrong = answer_lines(records)
+    assert strategy == ("training strategy: correct: constraint_module (2.00x the time of rebuild_per_step "
+                        "(geometric mean of 1)); wrong: retain_graph")
+    assert jacobian == "fastest Jacobian: N=10: jacrev, N=1000: vmap_grad"
+    assert wrong == "wrong results: 1 of 7 checked"

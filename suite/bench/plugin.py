@@ -282,7 +282,8 @@ def _child_options(config: pytest.Config, device: str | None, dtype: str | None)
     """pytest options for a child process that times cases as this run does."""
     # Without hypothesis's plugin, whose end-of-session summary alone took seconds per child.
     options = ["-p", __name__, "--benchmark", "--bench-child", "--bench-passes", "1", "-m", "slow or not slow",
-               "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", "--bench-threads", str(config.getoption("--bench-threads")),
+               "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q",
+               "--bench-threads", str(config.getoption("--bench-threads")),
                "--bench-allocator", config.getoption("--bench-allocator")]
     for flag, value in (("--seed", config.getoption("--seed", None)), ("--device", device), ("--dtype", dtype)):
         if value is not None and _has_option(config, flag):
