@@ -90,8 +90,8 @@ def test_isolated_cases_are_measured_in_children_and_their_failures_recorded(iso
                                                                    "test_hangs": isolation.TIMED_OUT})
     out = isolated_project.path / "out"
     result = isolated_project.runpytest_inprocess(
-        "--benchmark", "--bench-dir", str(out), "--bench-passes", "1", "--bench-memory-limit", "1.5",
-        "--bench-case-timeout", "15", "-rs")
+        "-p", "no:hypothesispytest", "--benchmark", "--bench-dir", str(out), "--bench-passes", "1",
+        "--bench-memory-limit", "1.5", "--bench-case-timeout", "15", "-rs")
     result.assert_outcomes(passed=1, skipped=2)
     assert [[i.split("::")[1] for i in ids] for ids in children] == [["test_grows"], ["test_hangs"], ["test_fits"]]
     records = {r.case_id.split("::")[1]: r for r in R.load(next(out.glob(f"*/{R.FILENAME}"))).records}

@@ -496,17 +496,18 @@ class FakeHost:
 
 
 def test_no_pass_starts_once_the_time_budget_is_spent(bench_project, monkeypatch):
-    """Each reading of the (fake) host clock is 100 s later: the first pass takes 100 s, the second is
-    predicted to end at 400 s, past a budget of 350 s, so it never starts. (Within the default budget it
-    does: test_later_passes_pool_their_samples_into_the_first_pass_records.)"""
+    """Each reading of the (fake) host clock is 100 s later: the first pass takes 100 s, the second (half
+    a first pass's time per case) is predicted to end at 350 s, past a budget of 340 s, so it never starts.
+    (Within the default budget it does: test_later_passes_pool_their_samples_into_the_first_pass_records.)"""
     from suite.bench import load
 
     monkeypatch.setattr(load, "read", FakeHost(100.0, 1.0))
-    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-time-budget", "350", "-k", "test_ok")
+    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-time-budget", "340", "-k", "test_ok")
     [record] = records_of(out).values()
     assert record.passes == 1 and record.unsettled is True and "timed in 1 of 3 passes" in record.error
     assert not bench_project.children
-    result.stdout.fnmatch_lines(["*time budget: 300 s of 350 s spent (--bench-time-budget); timing pass 2*"])
+    result.stdout.fnmatch_lines(["*time budget: 300 s of 340 s spent (--bench-time-budget); "
+                                 "timing pass 2 over 1 case (about 50 s) not started*"])
 
 
 def test_a_run_under_heavy_load_says_so_in_its_summary_and_records(bench_project, monkeypatch):
@@ -616,8 +617,9 @@ import os, pytest, torch
 pytestmark = pytest.mark.benchmark
 
 def test_clone(bench, recorder):
-    if recorder.pass_number > 1:  # the allocator setting reaches the child through its environment
-        assert "glibc.malloc.mmap_threshold" in os.environ.get("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold")
+    from suite.bench import allocator
+    if recorder.pass_number > 1 and allocator._glibc() is not None:  # the setting reaches the child's environment
+        assert "glibc.malloc.mmap_threshold=33554432" in os.environ["GLIBC_TUNABLES"]
     x = torch.ones(100)
     bench.run(x.clone, "cpu", group="throughput", method="sample", dtype=torch.float32, size=100)
 ''')
@@ -713,8 +715,8 @@ def test_only_the_cases_with_unsettled_records_are_repeated(tmp_path):
 
 def test_without_benchmark_bodies_run_once_and_nothing_is_written(bench_project):
     """Without --benchmark the bodies run (on the virtual clock too) and nothing is recorded."""
-    result = bench_project.runpytest_inprocess("-p", "suite.bench.plugin", "--bench-dir",
-                                               str(bench_project.path / "out"))
+    result = bench_project.runpytest_inprocess("-p", "suite.bench.plugin", "-p", "no:hypothesispytest",
+                                               "--bench-dir", str(bench_project.path / "out"))
     result.assert_outcomes(passed=6, skipped=2)
     assert not (bench_project.path / "out").exists()
 
@@ -778,7 +780,7 @@ def test_the_three_answers_of_a_run():
                step("retain_graph", 0.5, "stale"), jac("loop", 10, 1.0), jac("jacrev", 10, 0.5),
                jac("loop", 1000, 9.0), jac("vmap_grad", 1000, 0.1)]
     strategy, jacobian, wrong = answer_lines(records)
-    assert strategy == ("training strategy: correct: constraint_module (2.00x the time of rebuild_per_step "
-                        "(geometric mean of 1)); wrong: retain_graph")
+    assert strategy == ("training strategy: correct: constraint_module (2.00x the step time of rebuild_per_step, "
+                        "geometric mean of 1); wrong: retain_graph")
     assert jacobian == "fastest Jacobian: N=10: jacrev, N=1000: vmap_grad"
     assert wrong == "wrong results: 1 of 7 checked"

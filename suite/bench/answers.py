@@ -51,8 +51,8 @@ def strategy_answer(records: Sequence[Record]) -> str | None:
     parts = []
     for method in sorted(correct):
         values = ratios.get(method)
-        cost = (f"{math.exp(sum(map(math.log, values)) / len(values)):.2f}x the time of {BASELINE_STRATEGY} "
-                f"(geometric mean of {len(values)})" if values else "no time against rebuild measured")
+        cost = (f"{math.exp(sum(map(math.log, values)) / len(values)):.2f}x the step time of {BASELINE_STRATEGY}, "
+                f"geometric mean of {len(values)}" if values else "no time against rebuild measured")
         parts.append(f"{method} ({cost})")
     text = "correct: " + ("; ".join(parts) if parts else "none besides " + BASELINE_STRATEGY)
     return "training strategy: " + text + (f"; wrong: {', '.join(wrong)}" if wrong else "")

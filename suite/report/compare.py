@@ -267,6 +267,8 @@ def summary_lines(comparison: Comparison) -> list[str]:
     missing = c.missing_cases
     if missing and not c.allow_subset:
         reasons.append(f"{len(missing)} cases of BASE missing from NEW (--allow-subset if deliberate)")
+    elif c.count(MISSING_NEW) and not c.allow_subset:
+        reasons.append(f"{c.count(MISSING_NEW)} records (stages) of BASE missing from NEW")
     lines = [f"**{'FAIL ✗' if c.failed else 'pass'}**: " + ("; ".join(reasons) if reasons else
                                                               "no significant regression, nothing missing")]
     base_cases = len({ch.base.case_id for ch in c.changes if ch.base is not None})
