@@ -784,3 +784,25 @@ def test_the_three_answers_of_a_run():
                         "geometric mean of 1); wrong: retain_graph")
     assert jacobian == "fastest Jacobian: N=10: jacrev, N=1000: vmap_grad"
     assert wrong == "wrong results: 1 of 7 checked"
+
+
+def test_the_report_top_says_tiers_heavy_load_and_unsettled_records():
+    """The lines at the top of a report: from which tiers, when, under heavy load (planted: half a core),
+    unsettled. The planted fault is the quiet run: no load line."""
+    from suite.report.inputs import Source
+    from suite.report.markdown import passes_text, provenance_lines
+
+    def source(share, unsettled):
+        record = R.Record("c::a", "throughput", "sample", "cpu", "float64", 1, median_s=1.0, samples_s=[1.0] * 4,
+                          passes=2, tier="default", measured_at="2026-01-02T03:04:05+00:00", cpu_share=share,
+                          unsettled=unsettled)
+        env = replace(environment.capture(1, date=FIXED_DATE), id="env")
+        return Source(Path("results.json"), "E1",
+                      R.Results(env, [record, replace(record, case_id="c::b", tier="slow")]))
+
+    tiers, heavy, unsettled = provenance_lines([source(0.5, True)])
+    assert tiers == "Tiers: 1 default, 1 slow; measured 2026-01-02."
+    assert heavy.startswith("**Measured under heavy load: 2 of 2 records**") and "(lowest 50%)" in heavy
+    assert unsettled.startswith("2 records are unsettled")
+    assert provenance_lines([source(1.0, False)]) == [tiers]
+    assert passes_text(source(1.0, True).results.records[0]) == "2, unsettled"
