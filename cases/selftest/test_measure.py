@@ -806,3 +806,22 @@ def test_the_report_top_says_tiers_heavy_load_and_unsettled_records():
     assert unsettled.startswith("2 records are unsettled")
     assert provenance_lines([source(1.0, False)]) == [tiers]
     assert passes_text(source(1.0, True).results.records[0]) == "2, unsettled"
+
+
+def test_a_case_whose_file_moved_replaces_its_earlier_records_and_is_compared_with_them():
+    """`cases/bench_x.py::t` measured before its file moved to `cases/benchmarks/`: the new record replaces it
+    (no duplicate) and compare matches the two; another case (the planted fault) stays apart."""
+    from suite.report.compare import MISSING_NEW, compare
+
+    def record(case_id, median):
+        return R.Record(case_id, "throughput", "sample", "cpu", "float64", 1, median_s=median,
+                        samples_s=[median] * 5)
+
+    old = [record("cases/bench_x.py::test_t[a]", 1.0), record("cases/bench_x.py::test_u[a]", 1.0)]
+    new = [record("cases/benchmarks/bench_x.py::test_t[a]", 1.0)]
+    merged = R.merged_by_case(old, new)
+    assert [r.case_id for r in merged] == ["cases/bench_x.py::test_u[a]", "cases/benchmarks/bench_x.py::test_t[a]"]
+    env = replace(environment.capture(1, date=FIXED_DATE), id="env")
+    comparison = compare(R.Results(env, old), R.Results(env, new))
+    assert comparison.missing_cases == ["cases/bench_x.py::test_u[a]"]
+    assert [c.flag for c in comparison.changes if c.flag == MISSING_NEW] == [MISSING_NEW]

@@ -176,8 +176,8 @@ class Recorder:
         lines = [f"environment {self.environment.id}, torch threads: {self.environment.threads}"]
         if self.records:
             tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-            ran = {r.case_id for r in self.records}
-            kept = sum(r.case_id not in ran for r in self.earlier or [])
+            ran = {R.case_key(r.case_id) for r in self.records}
+            kept = sum(R.case_key(r.case_id) not in ran for r in self.earlier or [])
             lines.append(f"{sum(counts.values())} records ({tally}) in {self.path}"
                          + (f"; {kept} earlier records of cases not run here kept" if kept else ""))
             lines += answers.answer_lines(self.merged())

@@ -274,12 +274,20 @@ def results_path(root: str | os.PathLike, environment_id: str) -> Path:
     return Path(root) / environment_id / FILENAME
 
 
+def case_key(case_id: str) -> str:
+    """A case's id with its file named by file name alone: the same case after its file moved between
+    folders (`cases/bench_x.py` to `cases/benchmarks/bench_x.py`) has the same key."""
+    path, sep, rest = case_id.partition("::")
+    return path.rsplit("/", 1)[-1] + sep + rest
+
+
 def merged_by_case(earlier: Iterable[Record], latest: Iterable[Record]) -> list[Record]:
     """The records of `earlier` whose case `latest` does not measure, then `latest`: a run replaces the
-    records of the cases it ran (every phase) and keeps all others."""
+    records of the cases it ran (every phase, also under the id the case had before its file moved) and
+    keeps all others."""
     latest = list(latest)
-    ran = {r.case_id for r in latest}
-    return [r for r in earlier if r.case_id not in ran] + latest
+    ran = {case_key(r.case_id) for r in latest}
+    return [r for r in earlier if case_key(r.case_id) not in ran] + latest
 
 
 def merge_records(records: Iterable[Record]) -> list[Record]:

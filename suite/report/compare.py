@@ -38,7 +38,7 @@ import numpy as np
 from scipy import stats
 
 from suite.bench import passes as P
-from suite.bench.results import Environment, Record, Results
+from suite.bench.results import Environment, Record, Results, case_key
 
 from .fmt import MISSING, fmt_ratio, fmt_time, fmt_verdict, md_escape, verdict_passes
 from .markdown import table
@@ -100,9 +100,9 @@ class Comparison:
     @property
     def missing_cases(self) -> list[str]:
         """Cases of BASE with no record at all in NEW, in order."""
-        in_new = {c.new.case_id for c in self.changes if c.new is not None}
+        in_new = {case_key(c.new.case_id) for c in self.changes if c.new is not None}
         return list(dict.fromkeys(c.base.case_id for c in self.changes
-                                  if c.flag == MISSING_NEW and c.base.case_id not in in_new))
+                                  if c.flag == MISSING_NEW and case_key(c.base.case_id) not in in_new))
 
     @property
     def global_regression(self) -> bool:
@@ -189,8 +189,8 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0, got {threshold}")
-    base_by = {row_key(r): r for r in base.records}
-    new_by = {row_key(r): r for r in new.records}
+    base_by = {_matching_key(r): r for r in base.records}
+    new_by = {_matching_key(r): r for r in new.records}
     decided: list[Change] = []
     tested: list[tuple[RowKey, Record, Record, float | None]] = []
     for key in dict.fromkeys([*base_by, *new_by]):
@@ -232,9 +232,15 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
     return Comparison(base.environment, new.environment, alpha, threshold, decided, host, allow_subset)
 
 
+def _matching_key(record: Record) -> RowKey:
+    """The row key with the case named as results.case_key names it: a case whose file moved between
+    folders is the same case."""
+    return row_key(replace(record, case_id=case_key(record.case_id)))
+
+
 def _whole_key(change: Change) -> RowKey:
     """The row key of the whole measurement ('total') that a stage record belongs to."""
-    return row_key(replace(change.record, phase="total"))
+    return _matching_key(replace(change.record, phase="total"))
 
 
 def _flag_cell(flag: str, allow_subset: bool = False) -> str:
@@ -271,7 +277,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
         reasons.append(f"{c.count(MISSING_NEW)} records (stages) of BASE missing from NEW")
     lines = [f"**{'FAIL ✗' if c.failed else 'pass'}**: " + ("; ".join(reasons) if reasons else
                                                               "no significant regression, nothing missing")]
-    base_cases = len({ch.base.case_id for ch in c.changes if ch.base is not None})
+    base_cases = len({case_key(ch.base.case_id) for ch in c.changes if ch.base is not None})
     lines.append(f"{base_cases - len(missing)} of the {base_cases} cases of BASE measured in NEW"
                  + (f" ({len(missing)} missing, allowed: --allow-subset)" if missing and c.allow_subset else "")
                  + f"; {c.count(IMPROVEMENT)} improvements, {c.count(ADDED)} records only in NEW.")
