@@ -496,18 +496,35 @@ class FakeHost:
 
 
 def test_no_pass_starts_once_the_time_budget_is_spent(bench_project, monkeypatch):
-    """Each reading of the (fake) host clock is 100 s later: the first pass takes 100 s, the second (half
-    a first pass's time per case) is predicted to end at 350 s, past a budget of 340 s, so it never starts.
+    """Each reading of the (fake) host clock is 100 s later: the first pass takes 200 s (two readings), the
+    second (half a first pass's time per case) is predicted to end at 500 s, past a budget of 450 s, so it
+    never starts.
     (Within the default budget it does: test_later_passes_pool_their_samples_into_the_first_pass_records.)"""
     from suite.bench import load
 
     monkeypatch.setattr(load, "read", FakeHost(100.0, 1.0))
-    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-time-budget", "340", "-k", "test_ok")
+    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-time-budget", "450", "-k", "test_ok")
     [record] = records_of(out).values()
     assert record.passes == 1 and record.unsettled is True and "timed in 1 of 3 passes" in record.error
     assert not bench_project.children
-    result.stdout.fnmatch_lines(["*time budget: 300 s of 340 s spent (--bench-time-budget); "
-                                 "timing pass 2 over 1 case (about 50 s) not started*"])
+    result.stdout.fnmatch_lines(["*time budget: 400 s of 450 s spent (--bench-time-budget); "
+                                 "timing pass 2 over 1 case (about 100 s) not started*"])
+
+
+def test_no_case_is_timed_once_the_time_budget_is_spent(bench_project, monkeypatch):
+    """Readings 100 s apart: the first case starts 200 s into the run, within a budget of 250 s; the next
+    at 300 s is not timed, and its earlier record (from a run before) is kept."""
+    from suite.bench import load
+
+    _, out = run_benchmark(bench_project, "--bench-passes", "1", "-k", "test_ok or test_runs_after")
+    before = records_of(out)
+    monkeypatch.setattr(load, "read", FakeHost(100.0, 1.0))
+    result, _ = run_benchmark(bench_project, "--bench-passes", "1", "--bench-time-budget", "250", "-k",
+                              "test_ok or test_runs_after")
+    after = records_of(out)
+    assert after[("test_runs_after_the_failures", None)] == before[("test_runs_after_the_failures", None)]
+    assert after[("test_ok", None)] != before[("test_ok", None)]
+    result.stdout.fnmatch_lines(["*time budget: 1 cases not timed, the budget (250 s) spent before they came*"])
 
 
 def test_a_run_under_heavy_load_says_so_in_its_summary_and_records(bench_project, monkeypatch):

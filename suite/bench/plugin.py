@@ -19,8 +19,9 @@ the case's record. A case's median then pools moments minutes apart and processe
 memory layout, rather than one fraction of a second in one process, which a burst of load on a
 shared host or the placement of one process's buffers can skew by 10-20% (suite.bench.children).
 
-No further pass starts once ``--bench-time-budget`` seconds of the run are spent, or when it is
-predicted to end after that; records left short of passes or unsettled say so. Each pass's share of a
+Once ``--bench-time-budget`` seconds of the run are spent no case is timed (its earlier records are
+kept) and no further pass starts, nor one predicted to end after that; records left short of passes
+or unsettled say so. Each pass's share of a
 core is measured (suite.bench.load) and a run under heavy load says so at its end and in its records.
 Each child process collects only the node ids it runs.
 
@@ -91,9 +92,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="further passes, over only the cases whose passes disagree, up to this many passes in all "
                          f"(default: {DEFAULT_MAX_PASSES}, or --bench-passes if that is more)")
     group.addoption("--bench-time-budget", type=float, default=DEFAULT_TIME_BUDGET_S, metavar="SECONDS",
-                    help="seconds from the start of the run after which no further timing pass starts (one "
-                         "predicted to end after it does not start either); records left short of passes or "
-                         f"unsettled say so (default: {DEFAULT_TIME_BUDGET_S:g})")
+                    help="seconds from the start of the run after which no case is timed and no further "
+                         "timing pass starts (one predicted to end after it does not start either); cases not "
+                         "timed keep their earlier records, records left short of passes or unsettled say so "
+                         f"(default: {DEFAULT_TIME_BUDGET_S:g})")
     group.addoption("--bench-replace", action="store_true", default=False,
                     help="replace the environment's results.json with this run's records instead of updating "
                          "it by case (records of cases not run are then dropped)")
@@ -171,6 +173,8 @@ def pytest_configure(config: pytest.Config) -> None:
                         config.rootpath / config.getoption("--bench-dir"),
                         render_report=not config.getoption("--bench-child"),
                         replace=config.getoption("--bench-replace"))
+    if not config.getoption("--bench-child"):
+        recorder.budget_s = config.getoption("--bench-time-budget")
     plan = config.getoption("--bench-repeat")
     if plan is not None:
         recorder.start_repeat(Path(plan))
@@ -254,7 +258,7 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
         cases = recorder.repeatable if number <= passes else recorder.unsettled()
         if not cases:
             break
-        elapsed = recorder.load.reader().wall_s - recorder.started
+        elapsed = recorder.elapsed_s()
         predicted = per_case_s * len(cases)
         if elapsed + predicted > budget_s:
             say(f"time budget: {elapsed:.0f} s of {budget_s:g} s spent (--bench-time-budget); timing pass {number} "

@@ -37,6 +37,9 @@ class Recorder:
         self.earlier: list[R.Record] | None = None
         self.load = load.Meter()
         self.started = self.load.reader().wall_s
+        # Seconds from `started` after which no case is timed and no pass starts (None: no limit).
+        self.budget_s: float | None = None
+        self.not_timed: list[str] = []
         # Cases left with fewer timing passes than asked, because the time budget was spent.
         self.short_of_passes: dict[str, str] = {}
         self.flush_interval_s = flush_interval_s
@@ -71,6 +74,12 @@ class Recorder:
         same = [r for r in R.merge_records(self.records) if r.phase in (None, "total") and r.size < fields["size"]
                 and all(getattr(r, k) == fields.get(k) for k in keys)]
         return max(same, key=lambda r: r.size, default=None)
+
+    def elapsed_s(self) -> float:
+        return self.load.reader().wall_s - self.started
+
+    def budget_spent(self) -> bool:
+        return self.budget_s is not None and self.elapsed_s() > self.budget_s
 
     def unsettled(self) -> dict[str, tuple[int, int]]:
         """The repeatable cases (with their rounds and iterations) that have a timed record, the whole or a
@@ -183,6 +192,9 @@ class Recorder:
             lines += answers.answer_lines(self.merged())
         else:
             lines.append("no benchmark case ran; nothing written")
+        if self.not_timed:
+            lines.append(f"time budget: {len(self.not_timed)} cases not timed, the budget ({self.budget_s:g} s) "
+                         "spent before they came; their earlier records are kept (--bench-time-budget allows more)")
         if self.report is not None:
             lines.append(f"report: {self.report}")
         warning = self.load.warning()
