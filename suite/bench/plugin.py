@@ -226,6 +226,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.benchmark(timer=measure.timer_for(_device_of(item))), append=False)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Once the time budget is spent, a case of the first pass is not timed (nor its workload built)."""
+    recorder = item.config.stash.get(RECORDER, None)
+    if recorder is None or recorder.pass_number > 1 or any(m.name == "skip" for m in item.iter_markers()):
+        return
+    if recorder.budget_spent():
+        recorder.not_timed.append(item.nodeid)
+        pytest.skip("not timed: the time budget (--bench-time-budget) is spent; its earlier records are kept")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     """After pytest's own pass, the further timing passes (--bench-passes), each in a fresh child
