@@ -594,3 +594,14 @@ def test_compare_summary_comes_first_and_the_table_lists_only_what_changed(tmp_p
     assert compare_main([str(base), str(new), "--all"]) == EXIT_REGRESSION
     every = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "bench_" in line]
     assert len(every) == len(records)
+
+
+def test_compare_says_when_a_run_was_measured_under_heavy_load(tmp_path, capsys):
+    records = synthetic_records(np.random.default_rng(0))
+    base = write_results(tmp_path / "base.json", "env", 0, records)
+    new = write_results(tmp_path / "new.json", "env", 0, [replace(r, cpu_share=0.3) for r in records])
+    compare_main([str(base), str(new)])
+    assert "NEW was measured under heavy load (its process got as little as 30% of a core)" in (
+        capsys.readouterr().out)
+    compare_main([str(base), str(base)])  # the planted fault: quiet runs, no such line
+    assert "heavy load" not in capsys.readouterr().out

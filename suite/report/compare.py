@@ -38,6 +38,7 @@ import numpy as np
 from scipy import stats
 
 from suite.bench import passes as P
+from suite.bench.load import HEAVY_SHARE
 from suite.bench.results import Environment, Record, Results, case_key
 
 from .fmt import MISSING, fmt_ratio, fmt_time, fmt_verdict, md_escape, verdict_passes
@@ -277,6 +278,12 @@ def summary_lines(comparison: Comparison) -> list[str]:
         reasons.append(f"{c.count(MISSING_NEW)} records (stages) of BASE missing from NEW")
     lines = [f"**{'FAIL ✗' if c.failed else 'pass'}**: " + ("; ".join(reasons) if reasons else
                                                               "no significant regression, nothing missing")]
+    for name, side in (("BASE", "base"), ("NEW", "new")):
+        shares = [getattr(ch, side).cpu_share for ch in c.changes
+                  if getattr(ch, side) is not None and getattr(ch, side).cpu_share is not None]
+        if shares and min(shares) < HEAVY_SHARE:
+            lines.append(f"{name} was measured under heavy load (its process got as little as {min(shares):.0%} "
+                         "of a core): a change may come from the host.")
     base_cases = len({case_key(ch.base.case_id) for ch in c.changes if ch.base is not None})
     lines.append(f"{base_cases - len(missing)} of the {base_cases} cases of BASE measured in NEW"
                  + (f" ({len(missing)} missing, allowed: --allow-subset)" if missing and c.allow_subset else "")
