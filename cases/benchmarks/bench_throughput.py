@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from suite.bench import measure, workloads
+from suite.bench.plugin import tier_of
 from suite.bench.results import Record
 from suite.registry.families import FAMILIES, dtype_name
 
@@ -77,5 +78,5 @@ def test_memory_probe(recorder, nbytes, device, dtype, request):
     if recorder is not None:
         recorder.add([Record(case_id=request.node.nodeid, group="memory_probe", method="allocate",
                              device=measure.device_type(device), dtype=dtype_name(dtype), size=expected,
-                             peak_bytes=memory.peak_bytes, verdict=verdict)])
+                             peak_bytes=memory.peak_bytes, verdict=verdict, tier=tier_of(request.node))])
     assert memory.peak_bytes == expected, verdict

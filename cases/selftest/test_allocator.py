@@ -4,18 +4,21 @@ a call that allocates them again reuses memory instead of mapping and page-fault
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from suite.bench import allocator
+from suite.bench.children import SUITE_PARENT
 
-# A fresh process takes one 16 MiB tensor and frees it; glibc's mallinfo2 says where it came from
-# (hblkhd: bytes in mapped blocks, arena: bytes of heap) and whether the heap kept it.
+# A fresh process takes one 16 MiB block (a numpy array: the same malloc as torch's CPU tensors, without
+# torch's start-up) and frees it; glibc's mallinfo2 says where it came from (hblkhd: bytes in mapped
+# blocks, arena: bytes of heap) and whether the heap kept it.
 BLOCK_PROBE = """
 import ctypes, json, sys
-import torch
+import numpy
 from suite.bench import allocator
 
 class Mallinfo2(ctypes.Structure):
@@ -26,7 +29,7 @@ libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = Mallinfo2
 setting = allocator.configure(sys.argv[1])
 before = libc.mallinfo2()
-block = torch.empty(2**22).fill_(1.0)
+block = numpy.ones(2**22, dtype=numpy.float32)
 held = libc.mallinfo2()
 del block
 after = libc.mallinfo2()
@@ -36,9 +39,11 @@ print(json.dumps({"setting": setting, "mapped": held.hblkhd - before.hblkhd, "he
 BLOCK_BYTES = 2**22 * 4
 
 
-def probe(choice: str) -> dict:
+def probe(choice: str, env: dict | None = None) -> dict:
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [SUITE_PARENT,
+                                                                            os.environ.get("PYTHONPATH")])))
     out = subprocess.run([sys.executable, "-c", BLOCK_PROBE, choice], capture_output=True, text=True, timeout=120,
-                         check=True)
+                         check=True, env=dict(environment, **(env or {})))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -55,6 +60,14 @@ def test_steady_setting_serves_and_keeps_large_blocks_on_the_heap():
     # The planted fault: with the system default the block is mapped for this call and unmapped after it.
     assert system["setting"].startswith("system"), system
     assert system["mapped"] >= BLOCK_BYTES and system["heap_kept"] < BLOCK_BYTES, system
+
+
+@pytest.mark.skipif(not _has_mallinfo2(), reason="the steady setting applies to glibc's malloc (2.33 or later here)")
+def test_glibc_tunables_give_a_child_the_steady_setting_from_its_start():
+    """A child with only the environment a benchmark child gets (mallopt not called: `system`) serves and
+    keeps the block on the heap exactly as the steady setting does; the probe above without it does not."""
+    child = probe(allocator.SYSTEM, allocator.child_environment(allocator.STEADY))
+    assert child["mapped"] == 0 and child["heap"] >= BLOCK_BYTES and child["heap_kept"] >= BLOCK_BYTES, child
 
 
 def test_unknown_setting_is_refused():

@@ -13,8 +13,9 @@ from suite.bench import results as R
 
 needs_proc = pytest.mark.skipif(sys.platform != "linux", reason="resident memory is read from /proc (Linux)")
 
-GROWING = ("import time\nblocks = []\nfor _ in range(64):\n    blocks.append(bytearray(64 * 2**20))\n"
-           "    time.sleep(0.02)\nprint('allocated all')\n")
+# 16 blocks of 16 MiB, all held for several polls of the watcher before the child says it got them all.
+GROWING = ("import time\nblocks = []\nfor _ in range(16):\n    blocks.append(bytearray(16 * 2**20))\n"
+           "    time.sleep(0.02)\ntime.sleep(0.5)\nprint('allocated all')\n")
 
 
 def python(code: str) -> list[str]:
@@ -33,7 +34,7 @@ def test_a_child_past_its_time_limit_is_stopped():
 
 @needs_proc
 def test_a_child_over_its_memory_limit_is_stopped_before_it_allocates_everything():
-    limit = 512 * 2**20
+    limit = 128 * 2**20
     run = isolation.run_watched(python(GROWING), rss_limit_bytes=limit, timeout_s=60)
     assert run.outcome == isolation.OVER_MEMORY
     assert run.peak_rss_bytes > limit and "allocated all" not in run.output
@@ -43,22 +44,18 @@ def test_a_child_over_its_memory_limit_is_stopped_before_it_allocates_everything
 def test_within_its_memory_limit_a_child_runs_to_the_end():
     run = isolation.run_watched(python(GROWING), rss_limit_bytes=16 * 2**30, timeout_s=60)
     assert run.outcome == isolation.FINISHED and run.returncode == 0 and "allocated all" in run.output
-    assert run.peak_rss_bytes >= 48 * 64 * 2**20  # the last blocks may come after the last poll
+    assert run.peak_rss_bytes >= 16 * 16 * 2**20
 
 
 ISOLATED_MODULE = '''
-import time
 import pytest, torch
 pytestmark = [pytest.mark.benchmark, pytest.mark.isolated]
 
 def test_grows(bench):
-    def grow():
-        blocks = [torch.ones(2**25, dtype=torch.float64) for _ in range(32)]  # 8 GiB in 256 MiB steps
-        return len(blocks)
-    bench.run(grow, "cpu", group="jacobian", method="jacrev", dtype=torch.float64, size=10**4)
+    bench.run(lambda: None, "cpu", group="jacobian", method="jacrev", dtype=torch.float64, size=10**4)
 
 def test_hangs(bench):
-    bench.run(lambda: time.sleep(600), "cpu", group="jacobian", method="loop", dtype=torch.float32, size=10**5)
+    bench.run(lambda: None, "cpu", group="jacobian", method="loop", dtype=torch.float32, size=10**5)
 
 def test_fits(bench):
     x = torch.ones(1000, dtype=torch.float64)
@@ -84,13 +81,19 @@ def isolated_project(pytester, monkeypatch):
     return pytester
 
 
-@needs_proc
-def test_isolated_cases_are_measured_in_children_and_their_failures_recorded(isolated_project):
+def test_isolated_cases_are_measured_in_children_and_their_failures_recorded(isolated_project, monkeypatch):
+    """Each isolated case runs in its own child (here in this process, with the watcher's verdicts planted:
+    test_grows passed its memory limit, test_hangs its time limit); the run records each and goes on."""
+    from test_measure import in_process_children
+
+    children = in_process_children(isolated_project, monkeypatch, {"test_grows": isolation.OVER_MEMORY,
+                                                                   "test_hangs": isolation.TIMED_OUT})
     out = isolated_project.path / "out"
     result = isolated_project.runpytest_inprocess(
-        "--benchmark", "--bench-dir", str(out), "--bench-passes", "1", "--bench-memory-limit", "1.5",
-        "--bench-case-timeout", "15", "-rs")
+        "-p", "no:hypothesispytest", "--benchmark", "--bench-dir", str(out), "--bench-passes", "1",
+        "--bench-memory-limit", "1.5", "--bench-case-timeout", "15", "-rs")
     result.assert_outcomes(passed=1, skipped=2)
+    assert [[i.split("::")[1] for i in ids] for ids in children] == [["test_grows"], ["test_hangs"], ["test_fits"]]
     records = {r.case_id.split("::")[1]: r for r in R.load(next(out.glob(f"*/{R.FILENAME}"))).records}
     fits = records["test_fits"]
     assert fits.status == "ok" and fits.verdict == "agree" and fits.median_s > 0 and fits.peak_bytes == 8000

@@ -3,13 +3,15 @@ and the `pytest --benchmark` run end to end. Each check has a planted fault that
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch._dynamo  # noqa: F401  (once, before pytester runs, which would import it twice)
@@ -71,58 +73,81 @@ def test_peak_of_replays_allocations_in_time_order():
 # ------------------------------------------------------------------ timing
 
 
+class VirtualClock:
+    """A clock that moves only when told to, plus a microsecond per reading (so that a loop that reads it
+    until it changes ends)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1e-6
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+
+
 SLEEPS = {"short": 0.002, "long": 0.006}
-# Upper slack for a sleep on a loaded machine; a clock that misses the sleep reads under the lower bound.
-SLACK_S = 0.03
 
 
-def stage_times_match(timer) -> bool:
-    stages = [(name, lambda _, s=s: time.sleep(s)) for name, s in SLEEPS.items()]
+def waiting_stages(clock: VirtualClock):
+    """Two stages that wait (on a device, say) 2 and 6 ms of the virtual clock."""
+    return [(name, lambda _, s=s: clock.advance(s)) for name, s in SLEEPS.items()]
+
+
+def stage_times_match(stages, timer) -> bool:
     timings = measure.time_stages(stages, "cpu", rounds=5, warmup=1, timer=timer)
-    within = [s <= timings[name].median_s <= s + SLACK_S for name, s in SLEEPS.items()]
-    total = sum(SLEEPS.values())
-    return all(within) and total <= timings["total"].median_s <= total + 2 * SLACK_S
+    within = [timings[name].median_s == pytest.approx(s, abs=1e-5) for name, s in SLEEPS.items()]
+    return all(within) and timings["total"].median_s == pytest.approx(sum(SLEEPS.values()), abs=2e-5)
 
 
 def test_stage_timing_attributes_time_to_each_stage():
-    assert stage_times_match(measure.timer_for("cpu", threads=2))
+    clock = VirtualClock()
+    assert stage_times_match(waiting_stages(clock), clock)
 
 
 def test_stage_timing_planted_fault_clock_that_misses_waiting():
-    """process_time does not advance while sleeping, as a clock without synchronisation misses GPU work."""
-    assert not stage_times_match(time.process_time)
+    """A clock that does not see the waiting (as one without synchronisation misses GPU work)."""
+    clock, blind = VirtualClock(), VirtualClock()
+    assert not stage_times_match(waiting_stages(clock), blind)
 
 
 def python_work(units: int) -> int:
     return sum(range(units * 20_000))
 
 
-def in_another_thread(fn):
-    def run(value):
-        worker = threading.Thread(target=fn, args=(value,))
-        worker.start()
-        worker.join()
-    return run
+def cpu_seen_by(clock, fn) -> float:
+    start = clock()
+    fn()
+    return clock() - start
 
 
-def work_ratio_matches(stages, timer) -> bool:
-    """The heavy stage does three times the light stage's work: their times must show it."""
-    timings = measure.time_stages(stages, "cpu", rounds=7, warmup=1, timer=timer)
-    light = timings["light"].median_s
-    return light > 0 and 2.4 <= timings["heavy"].median_s / light <= 3.6
-
-
-def test_single_thread_clock_counts_the_work_of_each_stage():
-    stages = [("light", lambda _: python_work(1)), ("heavy", lambda _: python_work(3))]
+def test_single_thread_clock_counts_the_work_of_its_thread_and_not_waiting():
+    """thread_time, the clock of a one-thread CPU run, advances with the thread's own work and not while it
+    waits: sleeping 50 ms reads (far) under 25 ms whatever else the machine does, work reads above zero."""
     assert measure.timer_for("cpu", threads=1) is time.thread_time
-    assert work_ratio_matches(stages, measure.timer_for("cpu", threads=1))
+    assert cpu_seen_by(time.thread_time, lambda: time.sleep(0.05)) < 0.025
+    assert cpu_seen_by(time.thread_time, lambda: python_work(5)) > 0
 
 
 def test_thread_clock_planted_fault_work_in_another_thread():
     """Work on another thread is invisible to the thread clock: why more than one torch thread means
-    the wall clock."""
-    stages = [("light", lambda _: python_work(1)), ("heavy", in_another_thread(lambda _: python_work(3)))]
-    assert not work_ratio_matches(stages, time.thread_time)
+    the wall clock. The other thread's own CPU time shows the work that the caller's clock missed."""
+    inside = []
+
+    def worker() -> None:
+        inside.append(cpu_seen_by(time.thread_time, lambda: python_work(20)))
+
+    def elsewhere() -> None:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+
+    seen = cpu_seen_by(time.thread_time, elsewhere)
+    assert inside[0] > 0 and seen < inside[0]
     assert measure.timer_for("cpu", threads=2) is time.perf_counter
 
 
@@ -213,8 +238,11 @@ def test_jacobian_agreement_planted_fault():
 # ------------------------------------------------------------------ results.json
 
 
+FIXED_DATE = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+
+
 def sample_results(env_id: str = "test-env") -> R.Results:
-    env = replace(environment.capture(threads=1), id=env_id)
+    env = replace(environment.capture(threads=1, date=FIXED_DATE), id=env_id)
     return R.Results(env, [
         R.Record(case_id="c::a", group="throughput", method="log_prob", device="cpu", dtype="float64", size=100,
                  family="Normal", median_s=1e-5, iqr_s=1e-6, rounds=3, samples_s=[1e-5, 1.1e-5, 0.9e-5],
@@ -283,19 +311,28 @@ def test_environment_id_is_stable_and_distinguishes_settings():
 
 
 # ------------------------------------------------------------------ pytest --benchmark end to end
+#
+# The run is real (pytest, pytest-benchmark, the plugin, results.json), the time is not: every clock the
+# plugin reads is a VirtualClock that the planted cases advance by exact amounts, and the later passes and
+# isolated cases run in this process through a fake of children.run_child. One test below runs a real child.
+
 
 BENCH_MODULE = '''
-import json, sys
 import pytest, torch
+from suite.bench import measure
 pytestmark = pytest.mark.benchmark
+
+def work(seconds):
+    """A call that takes exactly `seconds` of the virtual clock."""
+    measure.timer_for("cpu").advance(seconds)
 
 def test_ok(bench):
     x = torch.ones(1000, dtype=torch.float64)
-    bench.run(x.clone, "cpu", group="throughput", method="log_prob", dtype=torch.float64, size=1000,
-              verdict="agree")
+    bench.run(lambda: (work(1e-4), x.clone())[1], "cpu", group="throughput", method="log_prob",
+              dtype=torch.float64, size=1000, verdict="agree")
 
 def test_stages(bench):
-    bench.run_stages([("construct", lambda _: torch.ones(10)), ("log_prob", lambda t: t.sum())], "cpu",
+    bench.run_stages([("construct", lambda _: work(2e-4)), ("log_prob", lambda t: work(1e-4))], "cpu",
                      group="strategy_step", method="rebuild_per_step", dtype=torch.float32, size=10)
 
 def test_oom(bench):
@@ -309,37 +346,21 @@ def test_error_as_data(bench):
               size=1, compiled=True)
 
 def test_runs_after_the_failures(bench):
-    bench.run(lambda: None, "cpu", group="throughput", method="rsample", dtype=torch.float32, size=2)
+    bench.run(lambda: work(3e-4), "cpu", group="throughput", method="rsample", dtype=torch.float32, size=2)
 
-# test_unsteady's calls advance the clock by exact amounts, so that its passes agree or differ by design.
-from suite.bench import measure
-_real_timer_for, _virtual_s = measure.timer_for, [0.0]
-
-def _timer_for(device, threads=None):
-    real = _real_timer_for(device, threads)
-    return lambda: real() + _virtual_s[0]
-
-measure.timer_for = _timer_for
-
-@pytest.fixture(autouse=True, scope="module")
-def _restore_timer():
-    yield
-    measure.timer_for = _real_timer_for
-
-def test_unsteady(bench):
+def test_unsteady(bench, recorder):
     # 2 ms a call, five and three times that in timing passes 2 and 3: bursts of load on the host, planted,
     # so that no two of the first three passes agree.
-    plan = sys.argv[sys.argv.index("--bench-repeat") + 1] if "--bench-repeat" in sys.argv else None
-    number = json.loads(open(plan).read())["pass"] if plan is not None else 1
-    def call():
-        _virtual_s[0] += 2e-3 * {2: 5, 3: 3}.get(number, 1)
-    bench.run(call, "cpu", group="throughput", method="rsample", dtype=torch.float64, size=4)
+    factor = {2: 5, 3: 3}.get(recorder.pass_number if recorder is not None else 1, 1)
+    bench.run(lambda: work(2e-3 * factor), "cpu", group="throughput", method="rsample", dtype=torch.float64,
+              size=4)
 
-def test_breaks_in_a_later_pass(bench):
-    def work():
-        if "--bench-repeat" in sys.argv:
+def test_breaks_in_a_later_pass(bench, recorder):
+    def call():
+        if recorder is not None and recorder.pass_number > 1:
             raise RuntimeError("broke in a later pass")
-    bench.run(work, "cpu", group="throughput", method="sample", dtype=torch.float32, size=3)
+        work(1e-4)
+    bench.run(call, "cpu", group="throughput", method="sample", dtype=torch.float32, size=3)
 '''
 
 NOT_A_BENCHMARK = '''
@@ -348,74 +369,281 @@ def test_plain():
 '''
 
 
+def in_process_children(pytester, monkeypatch, outcomes=None):
+    """Run each child pytest process in this process instead (pytest reads the @FILE of node ids itself);
+    `outcomes` maps a node id's test name to the ChildRun outcome a watcher would have given it."""
+    from suite.bench import children, isolation
+
+    ran = []
+
+    def run(argv, *, rss_limit_bytes, timeout_s, cwd=None, env=None):
+        args = list(argv[3:])  # [python, -m, pytest, ...]
+        ids = Path(args[0][1:]).read_text().split()
+        ran.append(ids)
+        for name, outcome in (outcomes or {}).items():
+            if any(i.endswith(name) for i in ids):
+                return isolation.ChildRun(outcome, None, 2**31, timeout_s, "")
+        result = pytester.runpytest_inprocess(*args)
+        return isolation.ChildRun(isolation.FINISHED, int(result.ret), None, 0.0, str(result.stdout))
+
+    monkeypatch.setattr(children, "run_child", run)
+    return ran
+
+
 @pytest.fixture
-def bench_project(pytester, monkeypatch):
+def clock(monkeypatch):
+    virtual = VirtualClock()
+    monkeypatch.setattr(measure, "timer_for", lambda device, threads=None: virtual)
+    monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
+    return virtual
+
+
+@pytest.fixture
+def bench_project(pytester, monkeypatch, clock):
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile(bench_cases=BENCH_MODULE, test_plain=NOT_A_BENCHMARK)
     pytester.makeini("[pytest]\npython_files = bench_*.py test_*.py\nmarkers =\n    benchmark: timed\n")
+    pytester.children = in_process_children(pytester, monkeypatch)
     return pytester
 
 
-def run_benchmark(project, *args):
-    out = project.path / "out"
-    result = project.runpytest_inprocess("-p", "suite.bench.plugin", "--benchmark", "--bench-dir", str(out), *args)
+def run_benchmark(project, *args, out=None):
+    out = out or project.path / "out"
+    result = project.runpytest_inprocess("-p", "suite.bench.plugin", "-p", "no:hypothesispytest", "--benchmark",
+                                         "--bench-dir", str(out), "--benchmark-max-time=0.02", *args)
     return result, out
 
 
-def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
+def records_of(out) -> dict:
+    return {(r.case_id.split("::")[1], r.phase): r for r in R.load(next(out.glob(f"*/{R.FILENAME}"))).records}
+
+
+def test_benchmark_run_writes_every_outcome_and_goes_on(bench_project):
     result, out = run_benchmark(bench_project, "-rs", "--bench-passes", "1")
     result.assert_outcomes(passed=5, skipped=2, deselected=1)
     [path] = out.glob(f"*/{R.FILENAME}")
-    records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(path).records}
+    records = records_of(out)
     assert records[("test_ok", None)].status == "ok" and records[("test_ok", None)].verdict == "agree"
-    assert records[("test_ok", None)].median_s > 0 and records[("test_ok", None)].peak_bytes == 8000
+    assert records[("test_ok", None)].median_s == pytest.approx(1e-4, rel=0.05)
+    assert records[("test_ok", None)].peak_bytes == 8000
     assert {phase for name, phase in records if name == "test_stages"} == {"total", "construct", "log_prob"}
+    assert records[("test_stages", "construct")].median_s == pytest.approx(2e-4, rel=0.05)
     assert records[("test_oom", None)].status == "oom"
     assert records[("test_error_as_data", None)].status == "error"
     assert "compile failed" in records[("test_error_as_data", None)].error
     assert records[("test_runs_after_the_failures", None)].status == "ok"
+    assert {(r.tier, r.measured_at, r.commit) for r in records.values()} == {
+        ("default", R.load(path).environment.date, R.load(path).environment.distsuite_commit)}
     assert R.load(path).environment.threads == 1
     assert R.load(path).environment.allocator.startswith("steady" if allocator._glibc() is not None else "system")
-    result.stdout.fnmatch_lines(["*9 records (1 error, 7 ok, 1 oom)*", "*out of memory at size*"])
+    assert not bench_project.children
+    result.stdout.fnmatch_lines(["*9 records (1 error, 7 ok, 1 oom)*", "*wrong results: 0 of 1 checked*",
+                                 "*out of memory at size*"])
 
 
-def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_project, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
-    result, out = run_benchmark(bench_project, "--bench-passes", "1", "-k", "test_ok")
-    [single] = [r for r in R.load(next(out.glob(f"*/{R.FILENAME}"))).records]
-    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-dir", str(out / "three"))
+def test_later_passes_pool_their_samples_into_the_first_pass_records(bench_project):
+    result, out = run_benchmark(bench_project, "--bench-passes", "3")
     result.assert_outcomes(passed=5, skipped=2, deselected=1)
-    records = {(r.case_id.split("::")[1], r.phase): r for r in R.load(next(out.glob(f"three/*/{R.FILENAME}"))).records}
+    records = records_of(out)
     pooled = records[("test_ok", None)]
-    assert pooled.rounds == len(pooled.samples_s) and pooled.rounds % pooled.passes == 0
-    assert pooled.passes >= 2 and pooled.passes + (pooled.set_aside_passes or 0) >= 3
-    assert pooled.rounds > single.rounds
-    assert pooled.median_s == pytest.approx(float(np.median(pooled.samples_s)))
+    assert pooled.rounds == len(pooled.samples_s) and pooled.passes == 3 and not pooled.unsettled
     for phase in ("total", "construct"):
         stage = records[("test_stages", phase)]
-        assert len(stage.samples_s) % stage.passes == 0 and stage.passes + (stage.set_aside_passes or 0) >= 3
+        assert len(stage.samples_s) % stage.passes == 0 and stage.passes + (stage.set_aside_passes or 0) == 3
     # A case that breaks in a later pass keeps its first-pass record and is named in the summary.
     assert records[("test_breaks_in_a_later_pass", None)].status == "ok"
     # The case slowed in passes 2 and 3 (no two of its first three passes agree) gets further passes until
     # another pass confirms its fastest; the slowed passes are set aside and its median is an unslowed one.
     unsteady = records[("test_unsteady", None)]
-    assert (unsteady.passes, unsteady.set_aside_passes, unsteady.error) == (2, 2, None)
+    assert (unsteady.passes, unsteady.set_aside_passes, unsteady.error, unsteady.unsettled) == (2, 2, None, False)
     assert unsteady.median_s == pytest.approx(2e-3, rel=0.01)
     assert P.pass_medians(unsteady.set_aside_samples_s, 2) == pytest.approx([10e-3, 6e-3], rel=0.01)
+    # Each later pass collected exactly the cases it ran: the five timed ones, then the unsettled one.
+    timed = {"test_ok", "test_stages", "test_unsteady", "test_runs_after_the_failures", "test_breaks_in_a_later_pass"}
+    assert [{i.split("::")[1] for i in ids} for ids in bench_project.children] == [timed, timed, {"test_unsteady"}]
+    # pytest-benchmark's format beside results.json holds every pass's samples.
+    [folder] = [p.parent for p in out.glob(f"*/{R.FILENAME}")]
+    benchmarks = json.loads((folder / "pytest-benchmark.json").read_text())["benchmarks"]
+    assert {b["fullname"].split("::", 1)[1]: b["stats"]["data"] for b in benchmarks}["test_ok"] == pooled.samples_s
     result.stdout.fnmatch_lines(["*timing pass 3 of 3 in a fresh process over 5 cases*",
-                                 "*timing pass 4 of at most 8 in a fresh process over * whose passes disagree*",
+                                 "*timing pass 4 of at most 8 in a fresh process over 1 case whose passes disagree*",
                                  "*pass 2: *test_breaks_in_a_later_pass: error: RuntimeError: broke in a later pass*",
                                  "*pass 3: *test_breaks_in_a_later_pass: error: RuntimeError: broke in a later pass*"])
 
 
-def test_further_passes_stop_at_the_most_allowed(bench_project, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "suite.report", None)
+def test_further_passes_stop_at_the_most_allowed(bench_project):
     result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-max-passes", "3", "-k", "unsteady")
-    [record] = R.load(next(out.glob(f"*/{R.FILENAME}"))).records
+    [record] = records_of(out).values()
     assert record.passes == 3 and not P.settled(record.samples_s, record.passes) and not record.set_aside_samples_s
     assert "unsettled: the fastest of its 3 timing passes agrees with no other within 5%" in record.error
+    assert record.unsettled is True
     result.stdout.fnmatch_lines(["*still unsettled after 3 passes: 1 of 1 case *"])
+
+
+class FakeHost:
+    """load.read for a test: each reading is `step_s` of wall time later, with `share` of it as CPU time."""
+
+    def __init__(self, step_s: float, share: float):
+        self.wall = self.cpu = 0.0
+        self.step_s, self.share = step_s, share
+
+    def __call__(self):
+        from suite.bench import load
+
+        self.wall += self.step_s
+        self.cpu += self.step_s * self.share
+        return load.Reading(self.wall, self.cpu)
+
+
+def test_no_pass_starts_once_the_time_budget_is_spent(bench_project, monkeypatch):
+    """Each reading of the (fake) host clock is 100 s later: the first pass takes 200 s (two readings), the
+    second (half a first pass's time per case) is predicted to end at 500 s, past a budget of 450 s, so it
+    never starts.
+    (Within the default budget it does: test_later_passes_pool_their_samples_into_the_first_pass_records.)"""
+    from suite.bench import load
+
+    monkeypatch.setattr(load, "read", FakeHost(100.0, 1.0))
+    result, out = run_benchmark(bench_project, "--bench-passes", "3", "--bench-time-budget", "450", "-k", "test_ok")
+    [record] = records_of(out).values()
+    assert record.passes == 1 and record.unsettled is True and "timed in 1 of 3 passes" in record.error
+    assert not bench_project.children
+    result.stdout.fnmatch_lines(["*time budget: 400 s of 450 s spent (--bench-time-budget); "
+                                 "timing pass 2 over 1 case (about 100 s) not started*"])
+
+
+def test_no_case_is_timed_once_the_time_budget_is_spent(bench_project, monkeypatch):
+    """Readings 100 s apart: the first case starts 200 s into the run, within a budget of 250 s; the next
+    at 300 s is not timed, and its earlier record (from a run before) is kept."""
+    from suite.bench import load
+
+    _, out = run_benchmark(bench_project, "--bench-passes", "1", "-k", "test_ok or test_runs_after")
+    before = records_of(out)
+    monkeypatch.setattr(load, "read", FakeHost(100.0, 1.0))
+    result, _ = run_benchmark(bench_project, "--bench-passes", "1", "--bench-time-budget", "250", "-k",
+                              "test_ok or test_runs_after")
+    after = records_of(out)
+    assert after[("test_runs_after_the_failures", None)] == before[("test_runs_after_the_failures", None)]
+    assert after[("test_ok", None)] != before[("test_ok", None)]
+    result.stdout.fnmatch_lines(["*time budget: 1 cases not timed, the budget (250 s) spent before they came*"])
+
+
+def test_a_run_under_heavy_load_says_so_in_its_summary_and_records(bench_project, monkeypatch):
+    """The process got 50% of a core over its pass (planted): the end of the run and its records say so."""
+    from suite.bench import load
+
+    monkeypatch.setattr(load, "read", FakeHost(10.0, 0.5))
+    result, out = run_benchmark(bench_project, "--bench-passes", "1", "-k", "test_ok")
+    assert records_of(out)[("test_ok", None)].cpu_share == 0.5
+    result.stdout.fnmatch_lines(["*heavy load: in 1 of 1 timing passes the run got less than 80% of a core*"])
+
+
+def test_the_load_meter_warns_only_when_a_pass_got_less_than_most_of_a_core():
+    """A quiet host (a full core) and a pass too short to say are the planted faults: no warning."""
+    from suite.bench import load
+
+    meter = load.Meter(FakeHost(10.0, 1.0))
+    meter.start(1)
+    assert meter.stop().cpu_share == 1.0 and meter.warning() is None
+    busy = load.Meter(FakeHost(10.0, 0.6))
+    for number in (1, 2):
+        busy.start(number)
+        busy.stop()
+    assert busy.lowest_share() == 0.6 and busy.warning().startswith("heavy load: in 2 of 2 timing passes")
+    short = load.Meter(FakeHost(0.5, 0.1))
+    short.start(1)
+    assert short.stop().cpu_share is None and short.warning() is None
+
+
+def test_a_narrow_run_keeps_every_earlier_record(bench_project):
+    """A broad run, then one case into the same folder: every record of the broad run is still there, the
+    one case's records replaced; --bench-replace (the planted fault) drops the others."""
+    _, out = run_benchmark(bench_project, "--bench-passes", "1")
+    broad = records_of(out)
+    result, _ = run_benchmark(bench_project, "--bench-passes", "1", "-k", "test_stages")
+    after = records_of(out)
+    assert after.keys() == broad.keys()
+    assert all(after[key] == broad[key] for key in broad if key[0] != "test_stages")
+    assert after[("test_stages", "total")].samples_s != [] and len(after) == 9
+    result.stdout.fnmatch_lines(["*3 records (3 ok) in *; 6 earlier records of cases not run here kept*"])
+
+
+def recorder_over(folder, earlier, replace_file=False):
+    """A Recorder whose results file holds `earlier` records."""
+    from suite.bench.recorder import Recorder
+
+    env = replace(environment.capture(1, date=FIXED_DATE), id="env")
+    if earlier is not None:
+        R.write_atomic(R.results_path(folder, "env"), R.Results(env, earlier))
+    return Recorder(env, folder, render_report=False, replace=replace_file)
+
+
+def test_replacing_the_results_file_needs_the_option(tmp_path):
+    """--bench-replace (the planted fault for the test above) drops the records of cases not run."""
+    old = [R.Record(f"c::{n}", "throughput", "sample", "cpu", "float64", 1, median_s=1.0) for n in "ab"]
+    new = R.Record("c::a", "throughput", "sample", "cpu", "float64", 1, median_s=2.0)
+    kept = recorder_over(tmp_path / "kept", old)
+    kept.add([replace(new)])
+    kept.flush()
+    assert [(r.case_id, r.median_s) for r in R.load(kept.path).records] == [("c::b", 1.0), ("c::a", 2.0)]
+    dropped = recorder_over(tmp_path / "dropped", old, replace_file=True)
+    dropped.add([replace(new)])
+    dropped.flush()
+    assert [(r.case_id, r.median_s) for r in R.load(dropped.path).records] == [("c::a", 2.0)]
+
+
+def test_an_unreadable_results_file_is_moved_aside_not_overwritten(tmp_path):
+    recorder = recorder_over(tmp_path, None)
+    recorder.path.parent.mkdir(parents=True)
+    recorder.path.write_text("{ truncated")
+    recorder.add([R.Record("c::a", "throughput", "sample", "cpu", "float64", 1, median_s=1.0)])
+    recorder.flush()
+    [aside] = recorder.path.parent.glob(f"{R.FILENAME}.unreadable-*")
+    assert aside.read_text() == "{ truncated" and len(R.load(recorder.path).records) == 1
+    [problem] = recorder.problems
+    assert f"{recorder.path} was unreadable" in problem and f"moved to {aside.name}" in problem
+
+
+def test_the_pytest_benchmark_file_holds_every_pass():
+    """pytest-benchmark's own JSON: every pooled sample, its statistics from pytest-benchmark's Stats, a
+    stage named after its case."""
+    from suite.bench import benchmark_json
+
+    samples = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    records = [R.Record("f.py::test_x[a]", "throughput", "sample", "cpu", "float64", 1, samples_s=samples,
+                        passes=2, median_s=3.5, tier="default"),
+               R.Record("f.py::test_y", "strategy_step", "m", "cpu", "float64", 1, phase="construct",
+                        samples_s=[1.0], median_s=1.0),
+               R.Record("f.py::test_z", "throughput", "sample", "cpu", "float64", 1, status="oom")]
+    document = benchmark_json.document(R.Results(replace(environment.capture(1, date=FIXED_DATE), id="env"),
+                                                 records))
+    x, y = document["benchmarks"]
+    assert x["fullname"] == "f.py::test_x[a]" and x["name"] == "test_x[a]" and x["group"] == "throughput"
+    assert x["stats"]["data"] == samples and x["stats"]["median"] == 3.5 and x["stats"]["rounds"] == 6
+    assert x["extra_info"]["passes"] == 2 and x["extra_info"]["tier"] == "default"
+    assert y["fullname"] == "f.py::test_y::construct"
+    assert document["datetime"] == FIXED_DATE.isoformat(timespec="seconds")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the child's environment is checked on Linux")
+def test_a_later_pass_runs_in_a_real_child_process(pytester, monkeypatch):
+    """End to end with a real child (no fakes): the later pass's samples come back and are pooled."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.setitem(sys.modules, "suite.report", None)
+    pytester.makepyfile(bench_real='''
+import os, pytest, torch
+pytestmark = pytest.mark.benchmark
+
+def test_clone(bench, recorder):
+    from suite.bench import allocator
+    if recorder.pass_number > 1 and allocator._glibc() is not None:  # the setting reaches the child's environment
+        assert "glibc.malloc.mmap_threshold=33554432" in os.environ["GLIBC_TUNABLES"]
+    x = torch.ones(100)
+    bench.run(x.clone, "cpu", group="throughput", method="sample", dtype=torch.float32, size=100)
+''')
+    pytester.makeini("[pytest]\npython_files = bench_*.py\nmarkers =\n    benchmark: timed\n")
+    result, out = run_benchmark(pytester, "--bench-passes", "2", "--bench-max-passes", "2")
+    [record] = records_of(out).values()
+    assert record.passes + (record.set_aside_passes or 0) == 2, str(result.stdout)
 
 
 def test_most_passes_below_the_first_passes_is_a_usage_error(bench_project):
@@ -503,8 +731,9 @@ def test_only_the_cases_with_unsettled_records_are_repeated(tmp_path):
 
 
 def test_without_benchmark_bodies_run_once_and_nothing_is_written(bench_project):
-    result = bench_project.runpytest_inprocess("-p", "suite.bench.plugin", "--bench-dir",
-                                               str(bench_project.path / "out"))
+    """Without --benchmark the bodies run (on the virtual clock too) and nothing is recorded."""
+    result = bench_project.runpytest_inprocess("-p", "suite.bench.plugin", "-p", "no:hypothesispytest",
+                                               "--bench-dir", str(bench_project.path / "out"))
     result.assert_outcomes(passed=6, skipped=2)
     assert not (bench_project.path / "out").exists()
 
@@ -548,3 +777,67 @@ def test_a_case_over_the_memory_budget_is_recorded_as_oom_and_not_run():
                            dtype=torch.float64, size=10**6, dim=128)
     (record,) = recorder.records
     assert record.status == measure.OOM and "not run" in record.error and record.size == 10**6
+
+
+def test_the_three_answers_of_a_run():
+    """Strategy: which are correct and their cost against rebuild; Jacobian: the fastest method per size;
+    wrong results counted. The planted fault: a stale strategy is named wrong, not correct."""
+    from suite.bench.answers import answer_lines
+
+    def step(method, median, verdict, size=100):
+        return R.Record(f"s[{method}-{size}]", "strategy_step", method, "cpu", "float32", size, family="Normal",
+                        phase="total", median_s=median, verdict=verdict, validate=False, compiled=False)
+
+    def jac(method, size, median):
+        return R.Record(f"j[{method}-{size}]", "jacobian", method, "cpu", "float64", size, family="Normal", dim=2,
+                        median_s=median, verdict="agree")
+
+    records = [step("rebuild_per_step", 1.0, "pass"), step("constraint_module", 2.0, "pass"),
+               step("retain_graph", 0.5, "stale"), jac("loop", 10, 1.0), jac("jacrev", 10, 0.5),
+               jac("loop", 1000, 9.0), jac("vmap_grad", 1000, 0.1)]
+    strategy, jacobian, wrong = answer_lines(records)
+    assert strategy == ("training strategy: correct: constraint_module (2.00x the step time of rebuild_per_step, "
+                        "geometric mean of 1); wrong: retain_graph")
+    assert jacobian == "fastest Jacobian: N=10: jacrev, N=1000: vmap_grad"
+    assert wrong == "wrong results: 1 of 7 checked"
+
+
+def test_the_report_top_says_tiers_heavy_load_and_unsettled_records():
+    """The lines at the top of a report: from which tiers, when, under heavy load (planted: half a core),
+    unsettled. The planted fault is the quiet run: no load line."""
+    from suite.report.inputs import Source
+    from suite.report.markdown import passes_text, provenance_lines
+
+    def source(share, unsettled):
+        record = R.Record("c::a", "throughput", "sample", "cpu", "float64", 1, median_s=1.0, samples_s=[1.0] * 4,
+                          passes=2, tier="default", measured_at="2026-01-02T03:04:05+00:00", cpu_share=share,
+                          unsettled=unsettled)
+        env = replace(environment.capture(1, date=FIXED_DATE), id="env")
+        return Source(Path("results.json"), "E1",
+                      R.Results(env, [record, replace(record, case_id="c::b", tier="slow")]))
+
+    tiers, heavy, unsettled = provenance_lines([source(0.5, True)])
+    assert tiers == "Tiers: 1 default, 1 slow; measured 2026-01-02."
+    assert heavy.startswith("**Measured under heavy load: 2 of 2 records**") and "(lowest 50%)" in heavy
+    assert unsettled.startswith("2 records are unsettled")
+    assert provenance_lines([source(1.0, False)]) == [tiers]
+    assert passes_text(source(1.0, True).results.records[0]) == "2, unsettled"
+
+
+def test_a_case_whose_file_moved_replaces_its_earlier_records_and_is_compared_with_them():
+    """`cases/bench_x.py::t` measured before its file moved to `cases/benchmarks/`: the new record replaces it
+    (no duplicate) and compare matches the two; another case (the planted fault) stays apart."""
+    from suite.report.compare import MISSING_NEW, compare
+
+    def record(case_id, median):
+        return R.Record(case_id, "throughput", "sample", "cpu", "float64", 1, median_s=median,
+                        samples_s=[median] * 5)
+
+    old = [record("cases/bench_x.py::test_t[a]", 1.0), record("cases/bench_x.py::test_u[a]", 1.0)]
+    new = [record("cases/benchmarks/bench_x.py::test_t[a]", 1.0)]
+    merged = R.merged_by_case(old, new)
+    assert [r.case_id for r in merged] == ["cases/bench_x.py::test_u[a]", "cases/benchmarks/bench_x.py::test_t[a]"]
+    env = replace(environment.capture(1, date=FIXED_DATE), id="env")
+    comparison = compare(R.Results(env, old), R.Results(env, new))
+    assert comparison.missing_cases == ["cases/bench_x.py::test_u[a]"]
+    assert [c.flag for c in comparison.changes if c.flag == MISSING_NEW] == [MISSING_NEW]

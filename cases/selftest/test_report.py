@@ -567,3 +567,62 @@ def test_the_passes_column_says_how_many_passes_were_set_aside():
     assert passes_text(record) == "3"
     assert passes_text(replace(record, set_aside_samples_s=[2.0, 2.0], set_aside_passes=2)) == "3 of 5"
     assert passes_text(replace(record, passes=None)) == ""
+
+
+# ------------------------------------------------------------------ compare as a gate
+
+
+def test_compare_fails_when_new_lacks_cases_of_base(tmp_path, capsys):
+    """NEW measured one case of BASE (a narrow run): the gate fails and says how many are missing; with
+    --allow-subset (a deliberate subset) it passes. The planted fault is the old gate, which passed."""
+    records = synthetic_records(np.random.default_rng(0))
+    kept = records[0].case_id
+    base = write_results(tmp_path / "base.json", "env", 0, records)
+    new = write_results(tmp_path / "new.json", "env", 0, [r for r in records if r.case_id == kept])
+    missing = len({r.case_id for r in records}) - 1
+    comparison = compare(read_results(base), read_results(new))
+    assert len(comparison.missing_cases) == missing and comparison.failed
+    assert compare_main([str(base), str(new)]) == EXIT_REGRESSION
+    out = capsys.readouterr().out
+    first = out.splitlines()[2]
+    assert first.startswith("**FAIL ✗**") and f"{missing} cases of BASE missing from NEW" in first
+    assert compare_main([str(base), str(new), "--allow-subset"]) == EXIT_OK
+    assert f"1 of the {missing + 1} cases of BASE measured in NEW ({missing} missing, allowed" in (
+        capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("empty", ["base", "new"])
+def test_compare_refuses_a_file_without_records(tmp_path, capsys, empty):
+    full = write_results(tmp_path / "full.json", "env", 0)
+    none = write_results(tmp_path / "none.json", "env", 0, [])
+    argv = [str(none), str(full)] if empty == "base" else [str(full), str(none)]
+    assert compare_main(argv) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err.splitlines() == [
+        f"python -m suite compare: error: {none}: holds no records; nothing to compare"]
+
+
+def test_compare_summary_comes_first_and_the_table_lists_only_what_changed(tmp_path, capsys):
+    rng = np.random.default_rng(derive_seed("report", "summary"))
+    records = synthetic_records(rng)
+    target = "bench_strategy[Normal-None-parametrize_module-False-10000-cpu]"
+    base = write_results(tmp_path / "base.json", "env", 0, records)
+    new = write_results(tmp_path / "new.json", "env", 0, slowed(records, target, 1.3, rng))
+    assert compare_main([str(base), str(new)]) == EXIT_REGRESSION
+    out = capsys.readouterr().out
+    assert out.splitlines()[2].startswith("**FAIL ✗**: 1 significant regressions beyond 10%")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "bench_" in line]
+    assert len(rows) == 1 and target in rows[0]
+    assert compare_main([str(base), str(new), "--all"]) == EXIT_REGRESSION
+    every = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "bench_" in line]
+    assert len(every) == len(records)
+
+
+def test_compare_says_when_a_run_was_measured_under_heavy_load(tmp_path, capsys):
+    records = synthetic_records(np.random.default_rng(0))
+    base = write_results(tmp_path / "base.json", "env", 0, records)
+    new = write_results(tmp_path / "new.json", "env", 0, [replace(r, cpu_share=0.3) for r in records])
+    compare_main([str(base), str(new)])
+    assert "NEW was measured under heavy load (its process got as little as 30% of a core)" in (
+        capsys.readouterr().out)
+    compare_main([str(base), str(base)])  # the planted fault: quiet runs, no such line
+    assert "heavy load" not in capsys.readouterr().out

@@ -8,12 +8,18 @@ page-fault every fresh page in the next: the float64 MVN d=2, N=1000 jacrev benc
 IQR 1.7 ms) with this setting (README: "Timing"). The steady setting fixes both thresholds, so blocks up to 32 MiB
 are reused from the heap instead of being mapped and zeroed anew: the memory reuse that PyTorch's
 CPU performance guidance gets from jemalloc or tcmalloc, with the allocator every user already has.
+
+A child process gets the setting through glibc's standard mechanism, the ``GLIBC_TUNABLES``
+environment variable (read when a process starts, inherited by its own children; a fixed threshold
+set either way also stops glibc moving it). The process the run starts in is already running, so it
+sets the same thresholds with mallopt.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import platform
 
 STEADY = "steady"
@@ -34,6 +40,20 @@ def _glibc() -> ctypes.CDLL | None:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
         return None
+
+
+def tunables() -> str:
+    """The steady setting as a GLIBC_TUNABLES value."""
+    return (f"glibc.malloc.mmap_threshold={STEADY_MMAP_THRESHOLD}:"
+            f"glibc.malloc.trim_threshold={STEADY_TRIM_THRESHOLD}")
+
+
+def child_environment(choice: str) -> dict[str, str]:
+    """Environment variables that give a child process the setting `choice` from its start."""
+    if choice != STEADY or _glibc() is None:
+        return {}
+    inherited = os.environ.get("GLIBC_TUNABLES")
+    return {"GLIBC_TUNABLES": f"{inherited}:{tunables()}" if inherited else tunables()}
 
 
 def configure(choice: str) -> str:

@@ -5,25 +5,48 @@ the isolated cases (one case per process under a memory and a time limit)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.bench import isolation, measure
+from suite.bench import allocator, isolation, measure
 from suite.bench import results as R
 from suite.bench.recorder import SAMPLES_FILENAME, Recorder
 
 ISOLATED_MEMORY_FRACTION = 0.75
+# The folder that holds the `suite` package this process imported: a child imports the same one.
+SUITE_PARENT = str(Path(__file__).resolve().parents[2])
+# How a child process is run and watched; a test replaces it with an in-process fake.
+run_child = isolation.run_watched
+
+
+def child_environment(allocator_choice: str) -> dict[str, str]:
+    """The environment of a child: this one, with the `suite` this process runs first on the import path
+    and the C allocator setting as glibc tunables (which the child's own children inherit too)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (SUITE_PARENT, env.get("PYTHONPATH")) if p)
+    env.update(allocator.child_environment(allocator_choice))
+    return env
+
+
+def pytest_argv_for(workdir: Path, nodeids: Sequence[str], options: Sequence[str]) -> list[str]:
+    """pytest on exactly these node ids (read from a file: pytest's @FILE argument), so that the child
+    collects only the modules they are in and runs only them."""
+    listed = workdir / "nodeids.txt"
+    listed.write_text("\n".join(nodeids) + "\n", encoding="utf-8")
+    return isolation.pytest_argv(f"@{listed}", options)
 
 
 class Child:
     """How to run one case in a watched child process: its node id, pytest options, folder, time limit."""
 
     def __init__(self, nodeid: str, options: Sequence[str], rootpath: Path, timeout_s: float,
-                 memory_limit_bytes: int | None = None):
+                 memory_limit_bytes: int | None = None, env: Mapping[str, str] | None = None):
         self.nodeid, self.options, self.rootpath, self.timeout_s = nodeid, list(options), rootpath, timeout_s
         self.memory_limit_bytes = memory_limit_bytes
+        self.env = env
 
     def memory_limit(self) -> tuple[int, str]:
         """The child's resident-memory limit and how it was set."""
@@ -38,8 +61,8 @@ class Child:
         limit, limit_source = self.memory_limit()
         workdir = isolation.child_workdir()
         try:
-            argv = isolation.pytest_argv(self.nodeid, [*self.options, "--bench-dir", str(workdir)])
-            run = isolation.run_watched(argv, rss_limit_bytes=limit, timeout_s=self.timeout_s, cwd=self.rootpath)
+            argv = pytest_argv_for(workdir, [self.nodeid], [*self.options, "--bench-dir", str(workdir)])
+            run = run_child(argv, rss_limit_bytes=limit, timeout_s=self.timeout_s, cwd=self.rootpath, env=self.env)
             records = []
             for path in workdir.glob(f"*/{R.FILENAME}"):
                 try:
@@ -76,18 +99,22 @@ class ChildResult:
 
 
 def repeat_pass(recorder: Recorder, number: int, cases: Mapping[str, tuple[int, int]], options: Sequence[str],
-                rootpath: Path) -> None:
+                rootpath: Path, timeout_s: float = float("inf"), env: Mapping[str, str] | None = None) -> None:
     """One later timing pass over `cases` (case id -> rounds and iterations, from the recorder's repeatable
-    cases), in a child pytest process run with `options`; its samples are pooled into the recorder, what it
-    could not do is named in its problems."""
+    cases), in a child pytest process run with `options` on exactly those node ids; its samples are pooled
+    into the recorder, what it could not do is named in its problems."""
     workdir = isolation.child_workdir()
     try:
         plan = workdir / "plan.json"
         plan.write_text(json.dumps({"pass": number, "cases": dict(cases)}), encoding="utf-8")
-        files = sorted({case.split("::")[0] for case in cases})
-        argv = isolation.pytest_argv(files, [*options, "--bench-repeat", str(plan), "--bench-dir", str(workdir)])
-        run = isolation.run_watched(argv, rss_limit_bytes=None, timeout_s=float("inf"), cwd=rootpath)
+        argv = pytest_argv_for(workdir, list(cases), [*options, "--bench-repeat", str(plan),
+                                                      "--bench-dir", str(workdir)])
+        run = run_child(argv, rss_limit_bytes=None, timeout_s=timeout_s, cwd=rootpath, env=env)
         samples = workdir / SAMPLES_FILENAME
+        if run.outcome == isolation.TIMED_OUT:
+            recorder.problems.append(f"pass {number}: stopped after {run.seconds:.0f} s, past the time budget; "
+                                     "its samples are not used")
+            return
         if not samples.exists():
             recorder.problems.append(f"pass {number}: its process exited with {run.returncode} and timed nothing: "
                                      f"{last_line(run.output)}")

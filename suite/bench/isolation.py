@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,14 +58,16 @@ def _first_to_be_killed() -> None:
 
 
 def run_watched(argv: Sequence[str], *, rss_limit_bytes: int | None, timeout_s: float,
-                cwd: str | os.PathLike | None = None, poll_s: float = POLL_S) -> ChildRun:
+                cwd: str | os.PathLike | None = None, env: Mapping[str, str] | None = None,
+                poll_s: float = POLL_S) -> ChildRun:
     """Run argv to its end, or stop it (its whole process group) once its resident memory exceeds
     rss_limit_bytes (None: no limit; not watched where /proc is missing) or it runs past timeout_s."""
     posix = os.name == "posix"
     with tempfile.TemporaryFile(mode="w+b") as output:
         start = time.monotonic()
-        child = subprocess.Popen(list(argv), cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
-                                 start_new_session=posix, preexec_fn=_first_to_be_killed if posix else None)
+        child = subprocess.Popen(list(argv), cwd=cwd, env=None if env is None else dict(env), stdout=output,
+                                 stderr=subprocess.STDOUT, start_new_session=posix,
+                                 preexec_fn=_first_to_be_killed if posix else None)
         outcome, peak = FINISHED, None
         try:
             while child.poll() is None:

@@ -5,9 +5,12 @@ test (pytest-benchmark is disabled). With it, only those cases run, one process 
 is refused: parallel workers share the cores being measured; the child processes below run one
 after another), torch's intra-op thread count is pinned
 (``--bench-threads``, default 1), and each measurement becomes a record of
-``<bench-dir>/<environment id>/results.json``, rewritten atomically as the run goes and at its end,
-after which ``suite.report.render`` writes the report beside it when that module is present
-(suite.bench.recorder). The C allocator is set for steady timings (``--bench-allocator``, suite.bench.allocator).
+``<bench-dir>/<environment id>/results.json``, rewritten atomically as the run goes and at its end:
+updated by case, so records of cases the run did not measure are kept (``--bench-replace`` replaces
+the file). Beside it go pytest-benchmark's own JSON of every pass (suite.bench.benchmark_json) and the
+report, which ``suite.report.render`` writes when that module is present (suite.bench.recorder). The run
+ends with the three answers in a few lines (suite.bench.answers). The C allocator is set for steady
+timings (``--bench-allocator``, suite.bench.allocator).
 
 Every case is timed in ``--bench-passes`` passes over the whole run (default 3): the first by
 pytest-benchmark in this process, which picks the rounds and iterations; each later pass in a fresh
@@ -16,29 +19,35 @@ the case's record. A case's median then pools moments minutes apart and processe
 memory layout, rather than one fraction of a second in one process, which a burst of load on a
 shared host or the placement of one process's buffers can skew by 10-20% (suite.bench.children).
 
+Once ``--bench-time-budget`` seconds of the run are spent no case is timed (its earlier records are
+kept) and no further pass starts, nor one predicted to end after that; records left short of passes
+or unsettled say so. Each pass's share of a
+core is measured (suite.bench.load) and a run under heavy load says so at its end and in its records.
+Each child process collects only the node ids it runs.
+
 A CPU case marked ``isolated`` (the Jacobians whose memory grows with N^2 or N*d) runs in a child
 pytest process under a resident-memory limit (three quarters of the memory available when it
 starts) and a time limit (``--bench-case-timeout``): passing either is recorded as ``oom`` or
 ``timeout`` and the run goes on (suite.bench.children, suite.bench.isolation).
 
-Cases use the ``bench`` fixture (:class:`Bench`).
+Cases use the ``bench`` fixture (:class:`suite.bench.case.Bench`).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
 
 from suite.bench import allocator, environment, measure
-from suite.bench import results as R
-from suite.bench.children import Child, foregone, repeat_pass
+from suite.bench.case import Bench
+from suite.bench.children import Child, child_environment, repeat_pass
 from suite.bench.recorder import Recorder
-from suite.registry.families import dtype_name
+
+__all__ = ["Bench", "bench", "recorder", "tier_of"]
 
 RECORDER = pytest.StashKey["Recorder"]()
 # One intra-op thread: comparable across machines, and free of the stalls a parallel region suffers
@@ -47,13 +56,15 @@ DEFAULT_THREADS = 1
 DEFAULT_DIR = "reports"
 DEFAULT_PASSES = 3
 DEFAULT_MAX_PASSES = 8
-# A call slower than this is timed in LONG_CALL_ROUNDS rounds instead of pytest-benchmark's calibration.
-LONG_CALL_S = 1.0
-LONG_CALL_ROUNDS = 3
-# A call slower than this is timed in one round.
-VERY_LONG_CALL_S = 20.0
 DEFAULT_CASE_TIMEOUT_S = 300.0
-MAX_PHASE_ROUNDS = 50
+# Seconds from the start of a run after which no case is timed and no further timing pass starts
+# (--bench-time-budget). On this 2-core machine, busy (load average 8-10), the default tier's first pass
+# took 290 s; a later pass repeats only the timing (no calibration, memory pass or verdicts), about
+# LATER_PASS_SHARE of a first pass's time per case until one is measured, and may overrun its prediction
+# by half before it is stopped. Start-up, collection and the report take up to 2 minutes more under
+# heavy load, so the whole run stays within about 10 minutes.
+DEFAULT_TIME_BUDGET_S = 420.0
+LATER_PASS_SHARE = 0.5
 # Without --benchmark a case body runs once at sizes up to this; larger sizes change only its timing.
 SMOKE_MAX_SIZE = 100
 # pytest-benchmark settings for --benchmark unless given on the command line: rounds of at least
@@ -81,6 +92,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-max-passes", type=int, default=None,
                     help="further passes, over only the cases whose passes disagree, up to this many passes in all "
                          f"(default: {DEFAULT_MAX_PASSES}, or --bench-passes if that is more)")
+    group.addoption("--bench-time-budget", type=float, default=DEFAULT_TIME_BUDGET_S, metavar="SECONDS",
+                    help="seconds from the start of the run after which no case is timed and no further "
+                         "timing pass starts (one predicted to end after it does not start either); cases not "
+                         "timed keep their earlier records, records left short of passes or unsettled say so "
+                         f"(default: {DEFAULT_TIME_BUDGET_S:g})")
+    group.addoption("--bench-replace", action="store_true", default=False,
+                    help="replace the environment's results.json with this run's records instead of updating "
+                         "it by case (records of cases not run are then dropped)")
     group.addoption("--bench-case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT_S,
                     help="seconds an isolated case may run in its child process before it is stopped and "
                          f"recorded as timeout (default: {DEFAULT_CASE_TIMEOUT_S:g})")
@@ -137,7 +156,7 @@ def pytest_configure(config: pytest.Config) -> None:
     threads = config.getoption("--bench-threads")
     if threads < 1:
         raise pytest.UsageError(f"--bench-threads must be at least 1; got {threads}")
-    for flag in ("--bench-case-timeout", "--bench-memory-limit"):
+    for flag in ("--bench-case-timeout", "--bench-memory-limit", "--bench-time-budget"):
         value = config.getoption(flag)
         if value is not None and value <= 0:
             raise pytest.UsageError(f"{flag} must be positive; got {value:g}")
@@ -153,7 +172,10 @@ def pytest_configure(config: pytest.Config) -> None:
             setattr(config.option, name, value)
     recorder = Recorder(environment.capture(torch.get_num_threads(), allocator=allocator_setting),
                         config.rootpath / config.getoption("--bench-dir"),
-                        render_report=not config.getoption("--bench-child"))
+                        render_report=not config.getoption("--bench-child"),
+                        replace=config.getoption("--bench-replace"))
+    if not config.getoption("--bench-child"):
+        recorder.budget_s = config.getoption("--bench-time-budget")
     plan = config.getoption("--bench-repeat")
     if plan is not None:
         recorder.start_repeat(Path(plan))
@@ -205,39 +227,72 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.benchmark(timer=measure.timer_for(_device_of(item))), append=False)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Once the time budget is spent, a case of the first pass is not timed (nor its workload built)."""
+    recorder = item.config.stash.get(RECORDER, None)
+    if recorder is None or recorder.pass_number > 1 or any(m.name == "skip" for m in item.iter_markers()):
+        return
+    if recorder.budget_spent():
+        recorder.not_timed.append(item.nodeid)
+        pytest.skip("not timed: the time budget (--bench-time-budget) is spent; its earlier records are kept")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     """After pytest's own pass, the further timing passes (--bench-passes), each in a fresh child
     process over the cases that were timed; its samples are pooled into this run's records. Then, up to
-    --bench-max-passes, passes over only the cases whose passes do not yet agree (suite.bench.passes.settled)."""
-    yield
+    --bench-max-passes, passes over only the cases whose passes do not yet agree (suite.bench.passes.settled).
+    No pass starts once --bench-time-budget is spent or when it is predicted to end after it is; the
+    host's load is measured over each pass (suite.bench.load)."""
     recorder = session.config.stash.get(RECORDER, None)
-    if recorder is None or recorder.pass_number > 1 or session.shouldfail or session.shouldstop:
+    first = recorder is not None and recorder.pass_number == 1
+    if first:
+        recorder.load.start(1)
+    yield
+    if not first:
         return
-    if not recorder.repeatable:
+    recorder.load.stop()
+    if session.shouldfail or session.shouldstop or not recorder.repeatable:
         return
-    passes, most = session.config.getoption("--bench-passes"), max_passes(session.config)
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    options = _child_options(session.config, session.config.getoption("--device", None),
-                             session.config.getoption("--dtype", None))
+    config = session.config
+    passes, most = config.getoption("--bench-passes"), max_passes(config)
+    budget_s = config.getoption("--bench-time-budget")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    options = _child_options(config, config.getoption("--device", None), config.getoption("--dtype", None))
 
     def say(line: str) -> None:
         if reporter is not None:
             reporter.write_line(f"distsuite: {line}")
 
+    per_case_s = LATER_PASS_SHARE * recorder.load.passes[-1].wall_s / max(1, len(recorder.repeatable))
     for number in range(2, most + 1):
         cases = recorder.repeatable if number <= passes else recorder.unsettled()
         if not cases:
             break
+        elapsed = recorder.elapsed_s()
+        predicted = per_case_s * len(cases)
+        if elapsed + predicted > budget_s:
+            say(f"time budget: {elapsed:.0f} s of {budget_s:g} s spent (--bench-time-budget); timing pass {number} "
+                f"over {_cases(len(cases))} (about {predicted:.0f} s) not started")
+            if number <= passes:
+                note = (f"timed in {number - 1} of {passes} passes: the time budget ({budget_s:g} s, "
+                        "--bench-time-budget) was spent")
+                recorder.short_of_passes.update(dict.fromkeys(cases, note))
+            break
         why = "" if number <= passes else " whose passes disagree"
         say(f"timing pass {number} of {passes if number <= passes else f'at most {most}'} in a fresh process "
             f"over {_cases(len(cases))}{why}")
-        repeat_pass(recorder, number, cases, options, session.config.rootpath)
+        recorder.load.start(number)
+        repeat_pass(recorder, number, cases, options, config.rootpath, timeout_s=budget_s - elapsed + predicted / 2,
+                    env=child_environment(config.getoption("--bench-allocator")))
+        measured = recorder.load.stop()
+        per_case_s = measured.wall_s / len(cases)
     if passes > 1:
         left = recorder.unsettled()
         if left:
-            say(f"still unsettled after {most} passes: {len(left)} of {_cases(len(recorder.repeatable))} "
-                "(their records say so)")
+            say(f"still unsettled after {recorder.load.passes[-1].number} passes: {len(left)} of "
+                f"{_cases(len(recorder.repeatable))} (their records say so)")
 
 
 def _cases(n: int) -> str:
@@ -246,8 +301,10 @@ def _cases(n: int) -> str:
 
 def _child_options(config: pytest.Config, device: str | None, dtype: str | None) -> list[str]:
     """pytest options for a child process that times cases as this run does."""
+    # Without hypothesis's plugin, whose end-of-session summary alone took seconds per child.
     options = ["-p", __name__, "--benchmark", "--bench-child", "--bench-passes", "1", "-m", "slow or not slow",
-               "-p", "no:cacheprovider", "-q", "--bench-threads", str(config.getoption("--bench-threads")),
+               "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q",
+               "--bench-threads", str(config.getoption("--bench-threads")),
                "--bench-allocator", config.getoption("--bench-allocator")]
     for flag, value in (("--seed", config.getoption("--seed", None)), ("--device", device), ("--dtype", dtype)):
         if value is not None and _has_option(config, flag):
@@ -287,159 +344,13 @@ def _child_for(item: pytest.Item) -> Child:
     config = item.config
     limit = config.getoption("--bench-memory-limit")
     return Child(item.nodeid, _child_options(config, "cpu", None), config.rootpath,
-                 config.getoption("--bench-case-timeout"), None if limit is None else int(limit * 2**30))
+                 config.getoption("--bench-case-timeout"), None if limit is None else int(limit * 2**30),
+                 env=child_environment(config.getoption("--bench-allocator")))
 
 
-class Bench:
-    """What a benchmark case calls: time (pytest-benchmark), break down, measure memory, record.
-
-    Outside --benchmark it runs the body once, untimed, and records nothing. With a `child`, a CPU
-    case is measured by a child process running the same case (see Child and suite.bench.isolation).
-    """
-
-    def __init__(self, case_id: str, benchmark, recorder: Recorder | None, child: Child | None = None,
-                 watched: bool = False):
-        self.case_id = case_id
-        self.benchmark = benchmark
-        self.recorder = recorder
-        self.child = child
-        # Measured in a watched child process: by `child` here, or this is that child.
-        self.watched = watched or child is not None
-
-    @property
-    def timed(self) -> bool:
-        return self.recorder is not None
-
-    def check_memory(self, estimated_bytes: int, device: str | torch.device, **fields: Any) -> None:
-        """Record `oom` and skip the case, unrun, when its estimated memory exceeds measure.memory_budget.
-
-        An isolated CPU case is not judged by its estimate: its child's measured memory is the guard."""
-        if self.watched and measure.device_type(device) == "cpu":
-            return
-        budget = measure.memory_budget(device)
-        if estimated_bytes > budget:
-            base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
-                        dtype=dtype_name(fields["dtype"]))
-            self._fail(measure.Outcome(measure.OOM, error=f"estimated {estimated_bytes / 2**30:.1f} GiB exceeds "
-                                       f"the budget of {budget / 2**30:.1f} GiB (half the free memory); not run"),
-                       base, None, errors_are_data=True)
-
-    def run(self, fn: Callable[[], Any], device: str | torch.device, *, verdict: Any = None,
-            errors_are_data: bool = False, **fields: Any) -> Any:
-        """Measure fn(); `fields` are the record's group, method, dtype, size, family, dim, validate, compiled."""
-        return self.run_stages([("total", lambda _: fn())], device, breakdown=False, verdict=verdict,
-                               errors_are_data=errors_are_data, **fields)
-
-    def run_stages(self, stages: Sequence[measure.Stage], device: str | torch.device, *, breakdown: bool = True,
-                   verdict: Any = None, errors_are_data: bool = False, **fields: Any) -> Any:
-        """Measure a pipeline of stages (see measure.time_stages): the whole by pytest-benchmark and,
-        with `breakdown`, each stage in its own records (phase = the stage's name).
-
-        An out-of-memory failure becomes an `oom` record and skips the case with that message; with
-        `errors_are_data` any other failure becomes an `error` (or `unsupported`) record likewise,
-        else the case fails. `verdict` is a string or a function of the first call's result.
-        Returns that result.
-        """
-        base = dict(fields, case_id=self.case_id, device=measure.device_type(device),
-                    dtype=dtype_name(fields["dtype"]))
-        phase = "total" if breakdown else None
-
-        def call() -> Any:
-            return measure.run_stages(stages)
-
-        if self.timed and self.child is not None and measure.device_type(device) == "cpu":
-            return self._run_in_child(base, phase, errors_are_data)
-        clock = measure.timer_for(device)
-        start = clock()
-        first = measure.guarded(call, device)
-        first_s = clock() - start
-        if not first.ok:
-            self._fail(first, base, phase, errors_are_data)
-        if not self.timed:
-            self.benchmark(lambda: None)
-            return first.value
-        if self.recorder.pass_number > 1:
-            self._repeat(call, device, phase, stages if breakdown else ())
-            return first.value
-        text = verdict(first.value) if callable(verdict) else verdict
-        long_call = first_s > LONG_CALL_S
-        try:
-            if long_call:
-                rounds = 1 if first_s > VERY_LONG_CALL_S else LONG_CALL_ROUNDS
-                self.benchmark.pedantic(call, rounds=rounds, iterations=1)
-            else:
-                self.benchmark(call)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            self._fail(measure.failure(exc, device), base, phase, errors_are_data)
-        stats = self.benchmark.stats.stats
-        records = [R.Record(**base, phase=phase, median_s=float(stats.median), iqr_s=float(stats.iqr),
-                            rounds=int(stats.rounds), samples_s=R.rounded(stats.data), passes=1, verdict=text)]
-        if breakdown:
-            rounds = min(int(stats.rounds), MAX_PHASE_ROUNDS)
-            for name, timing in measure.time_stages(stages, device, rounds, warmup=0).items():
-                if name != "total":
-                    records.append(R.Record(**base, phase=name, median_s=timing.median_s, iqr_s=timing.iqr_s,
-                                            rounds=timing.rounds, samples_s=R.rounded(timing.samples_s), passes=1,
-                                            verdict=text))
-        if long_call and measure.device_type(device) == "cpu":
-            # The CPU profiler keeps an event per allocation: a call this long can need gigabytes of events.
-            records[0].error = f"memory pass skipped: a CPU call over {LONG_CALL_S:g} s"
-        else:
-            memory = measure.guarded(lambda: measure.peak_memory(call, device), device)
-            if memory.ok:
-                records[0].peak_bytes = memory.value.peak_bytes
-            else:
-                records[0].error = f"memory pass: {memory.error}"
-        self.recorder.add(records)
-        self.recorder.repeatable[self.case_id] = (int(stats.rounds), int(self.benchmark.stats.iterations))
-        return first.value
-
-    def _repeat(self, call: Callable[[], Any], device: str | torch.device, phase: str | None,
-                stages: Sequence[measure.Stage]) -> None:
-        """A later timing pass: the first pass's rounds and iterations, samples pooled into its record;
-        with `stages`, the stage breakdown too."""
-        # Timed here, not by pytest-benchmark: mark its fixture used so that it does not warn.
-        self.benchmark._mode = "distsuite timing pass"
-        rounds, iterations = self.recorder.repeatable[self.case_id]
-        samples = measure.time_calls(call, device, rounds, iterations)
-        self.recorder.repeated_samples(self.case_id, phase, samples)
-        if stages:
-            timings = measure.time_stages(stages, device, min(rounds, MAX_PHASE_ROUNDS), warmup=0)
-            for name, timing in timings.items():
-                if name != "total":
-                    self.recorder.repeated_samples(self.case_id, name, timing.samples_s)
-
-    def _run_in_child(self, base: dict, phase: str | None, errors_are_data: bool) -> None:
-        """Measure this case in a watched child and take its records; a child stopped for memory or
-        time becomes an `oom` or `timeout` record, one that crashed an `error` record."""
-        self.benchmark._mode = "distsuite child process"  # the child times it; no unused-fixture warning
-        not_run = foregone(self.recorder, base, self.child.timeout_s)
-        if not_run is not None:
-            self._fail(not_run, base, phase, errors_are_data=True)
-        result = self.child.run(self.recorder.problems)
-        if result.outcome is not None:
-            self._fail(result.outcome, base, phase,
-                       errors_are_data=errors_are_data or result.outcome.status != measure.ERROR)
-        self.recorder.add(result.records)
-        failed = [r for r in result.records if r.status != measure.OK]
-        if failed:
-            pytest.skip(f"{failed[0].status}: {failed[0].error}")
-        if result.run.returncode != 0:
-            pytest.fail(f"the case failed in its child process:\n{result.run.output}")
-
-    def _fail(self, outcome: measure.Outcome, base: dict, phase: str | None, errors_are_data: bool) -> None:
-        if self.timed and self.recorder.pass_number > 1:
-            # The first pass's record stands; a case that stops working in a later pass is reported.
-            self.recorder.problems.append(f"pass {self.recorder.pass_number}: {self.case_id}: {outcome.status}: "
-                                          f"{outcome.error}")
-            pytest.skip(f"pass {self.recorder.pass_number}: {outcome.status}: {outcome.error}")
-        if self.timed:
-            self.recorder.add([R.Record(**base, phase=phase, status=outcome.status, error=outcome.error)])
-        if outcome.status == measure.OOM:
-            pytest.skip(f"out of memory at size {base['size']} on {base['device']}: {outcome.error}")
-        if outcome.status == measure.ERROR and not errors_are_data:
-            raise outcome.exception
-        pytest.skip(f"{outcome.status}: {outcome.error}")
+def tier_of(item: pytest.Item) -> str:
+    """The tier a benchmark case belongs to: `slow` when it is marked so (on this device), else `default`."""
+    return "slow" if item.get_closest_marker("slow") is not None else "default"
 
 
 @pytest.fixture
@@ -461,4 +372,4 @@ def bench(request: pytest.FixtureRequest, benchmark) -> Iterator[Bench]:
     in_child = config.getoption("--bench-child")
     with measure.pinned_threads(config.getoption("--bench-threads")):
         yield Bench(request.node.nodeid, benchmark, recorder, _child_for(request.node) if isolated and not in_child
-                    else None, watched=isolated and in_child)
+                    else None, watched=isolated and in_child, tier=tier_of(request.node))

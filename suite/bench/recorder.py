@@ -1,6 +1,10 @@
 """The records of a `pytest --benchmark` run: results.json rewritten atomically as the run goes and
 at its end, later passes' samples pooled in, the report rendered beside it.
 
+The file is updated by case, never replaced: the records of cases this run did not measure are kept
+(results.merged_by_case), unless the run was asked to replace it (``replace``). A file that cannot be
+read is moved aside under a name that says so, not overwritten.
+
 A later timing pass runs in a child process with a Recorder of its own that only collects samples
 (``repeated``) and hands them to the first pass's process in SAMPLES_FILENAME.
 """
@@ -12,7 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.bench import measure
+from suite.bench import answers, benchmark_json, load, measure
 from suite.bench import passes as P
 from suite.bench import results as R
 
@@ -24,10 +28,20 @@ class Recorder:
     """The run's records, written to <root>/<environment id>/results.json atomically and incrementally."""
 
     def __init__(self, environment: R.Environment, root: Path, flush_interval_s: float = FLUSH_INTERVAL_S,
-                 render_report: bool = True):
+                 render_report: bool = True, replace: bool = False):
         self.environment = environment
         self.path = R.results_path(root, environment.id)
         self.records: list[R.Record] = []
+        self.replace = replace
+        # The records already in the file when this run first writes it (None: not read yet).
+        self.earlier: list[R.Record] | None = None
+        self.load = load.Meter()
+        self.started = self.load.reader().wall_s
+        # Seconds from `started` after which no case is timed and no pass starts (None: no limit).
+        self.budget_s: float | None = None
+        self.not_timed: list[str] = []
+        # Cases left with fewer timing passes than asked, because the time budget was spent.
+        self.short_of_passes: dict[str, str] = {}
         self.flush_interval_s = flush_interval_s
         self._written_at = time.monotonic()
         self.report: Path | None = None
@@ -46,6 +60,9 @@ class Recorder:
         self.repeatable = {case: (int(r), int(i)) for case, (r, i) in content["cases"].items()}
 
     def add(self, records: Sequence[R.Record]) -> None:
+        for record in records:
+            record.measured_at = record.measured_at or self.environment.date
+            record.commit = record.commit or self.environment.distsuite_commit
         self.records.extend(records)
         if time.monotonic() - self._written_at >= self.flush_interval_s:
             self.flush()
@@ -57,6 +74,12 @@ class Recorder:
         same = [r for r in R.merge_records(self.records) if r.phase in (None, "total") and r.size < fields["size"]
                 and all(getattr(r, k) == fields.get(k) for k in keys)]
         return max(same, key=lambda r: r.size, default=None)
+
+    def elapsed_s(self) -> float:
+        return self.load.reader().wall_s - self.started
+
+    def budget_spent(self) -> bool:
+        return self.budget_s is not None and self.elapsed_s() > self.budget_s
 
     def unsettled(self) -> dict[str, tuple[int, int]]:
         """The repeatable cases (with their rounds and iterations) that have a timed record, the whole or a
@@ -83,18 +106,46 @@ class Recorder:
             self.flush()
 
     def settle(self) -> None:
-        """Set each record's slowed passes aside (suite.bench.passes.set_aside); a record still unsettled says so."""
+        """Set each record's slowed passes aside (suite.bench.passes.set_aside); a record still unsettled, or
+        left with fewer passes than asked for want of time, says so (``unsettled`` and a note)."""
+        share = self.load.lowest_share()
         for record in R.merge_records(self.records):
-            passes = record.passes or 1
-            if record.status != measure.OK or passes < 2 or P.set_aside(record):
+            record.cpu_share = share if record.cpu_share is None else record.cpu_share
+            if record.status != measure.OK:
                 continue
-            note = (f"unsettled: the fastest of its {passes} timing passes agrees with no other within "
-                    f"{P.SETTLED_WITHIN:.0%}")
-            record.error = f"{record.error}; {note}" if record.error else note
+            passes = record.passes or 1
+            notes = []
+            if passes >= 2 and not P.set_aside(record):
+                notes.append(f"unsettled: the fastest of its {passes} timing passes agrees with no other within "
+                             f"{P.SETTLED_WITHIN:.0%}")
+            short = self.short_of_passes.get(record.case_id)
+            if short is not None and passes + (record.set_aside_passes or 0) < 2:
+                notes.append(short)
+            record.unsettled = bool(notes) if record.case_id in self.repeatable else record.unsettled
+            for note in notes:
+                record.error = f"{record.error}; {note}" if record.error else note
+
+    def merged(self) -> list[R.Record]:
+        """The file's records after this run: earlier records of cases it did not run, then its own."""
+        if self.earlier is None:
+            self.earlier = [] if self.replace else self._read_earlier()
+        return R.merged_by_case(self.earlier, R.merge_records(self.records))
+
+    def _read_earlier(self) -> list[R.Record]:
+        if not self.path.exists():
+            return []
+        try:
+            return R.load(self.path).records
+        except (OSError, ValueError) as exc:
+            aside = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
+            self.path.rename(aside)
+            self.problems.append(f"{self.path} was unreadable ({measure.describe(exc, 120)}); moved to {aside.name}, "
+                                 "this run's records start a new file")
+            return []
 
     def flush(self) -> None:
         if self.records:
-            R.write_atomic(self.path, R.Results(self.environment, R.merge_records(self.records)))
+            R.write_atomic(self.path, R.Results(self.environment, self.merged()))
         self._written_at = time.monotonic()
 
     def finish(self) -> None:
@@ -111,6 +162,14 @@ class Recorder:
         if not self.records or not self.render_report:
             return
         try:
+            benchmark_json.write(R.Results(self.environment, self.merged()), self.path.parent)
+        except (OSError, ValueError) as exc:
+            self.problems.append(f"{benchmark_json.FILENAME} not written: {measure.describe(exc)}")
+        self.render()
+
+    def render(self) -> None:
+        """The report beside results.json, when suite.report is there to render it."""
+        try:
             from suite.report import render
         except ImportError:
             return
@@ -126,9 +185,17 @@ class Recorder:
         lines = [f"environment {self.environment.id}, torch threads: {self.environment.threads}"]
         if self.records:
             tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-            lines.append(f"{sum(counts.values())} records ({tally}) in {self.path}")
+            ran = {R.case_key(r.case_id) for r in self.records}
+            kept = sum(R.case_key(r.case_id) not in ran for r in self.earlier or [])
+            lines.append(f"{sum(counts.values())} records ({tally}) in {self.path}"
+                         + (f"; {kept} earlier records of cases not run here kept" if kept else ""))
+            lines += answers.answer_lines(self.merged())
         else:
             lines.append("no benchmark case ran; nothing written")
+        if self.not_timed:
+            lines.append(f"time budget: {len(self.not_timed)} cases not timed, the budget ({self.budget_s:g} s) "
+                         "spent before they came; their earlier records are kept (--bench-time-budget allows more)")
         if self.report is not None:
             lines.append(f"report: {self.report}")
-        return lines + self.problems
+        warning = self.load.warning()
+        return lines + self.problems + ([warning] if warning else [])

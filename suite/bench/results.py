@@ -14,6 +14,13 @@ passes whose samples ``samples_s`` holds, in order and in equal parts: the passe
 ``set_aside_samples_s`` and ``set_aside_passes`` (optional likewise)
 hold the passes set aside as not quiet (suite.bench.passes), in order and in equal parts. ``allocator`` (optional on
 reading likewise) is the C allocator setting the timings ran under (suite.bench.allocator).
+
+A file holds the records of several runs: a run replaces the records of the cases it measured and keeps
+the others (``merged_by_case``). So each record says when (``measured_at``, ISO 8601) and at which commit
+(``commit``) it was measured, from which tier (``tier``: default or slow), whether its timing passes
+never agreed (``unsettled``), and the smallest share of a core its run's process got over a timing pass
+(``cpu_share``: CPU time over wall time; well below 1 when other work kept it waiting, suite.bench.load).
+All five are optional on reading.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ PHASES = ("total", "construct", "log_prob", "backward", "optimizer_step", None)
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
 STATUSES = ("ok", "oom", "error", "unsupported", "timeout")
+TIERS = ("default", "slow")
 
 
 class SchemaError(ValueError):
@@ -84,6 +92,11 @@ class Record:
     status: str = "ok"
     error: str | None = None
     verdict: str | None = None
+    measured_at: str | None = None
+    commit: str | None = None
+    tier: str | None = None
+    unsettled: bool | None = None
+    cpu_share: float | None = None
 
 
 @dataclass
@@ -114,11 +127,14 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "compiled": _OPTIONAL_BOOL, "median_s": _OPTIONAL_NUM, "iqr_s": _OPTIONAL_NUM, "rounds": _OPTIONAL_INT,
     "samples_s": (list,), "passes": _OPTIONAL_INT, "set_aside_samples_s": (list, type(None)),
     "set_aside_passes": _OPTIONAL_INT, "peak_bytes": _OPTIONAL_INT, "status": (str,),
-    "error": _OPTIONAL_STR, "verdict": _OPTIONAL_STR,
+    "error": _OPTIONAL_STR, "verdict": _OPTIONAL_STR, "measured_at": _OPTIONAL_STR, "commit": _OPTIONAL_STR,
+    "tier": _OPTIONAL_STR, "unsettled": _OPTIONAL_BOOL, "cpu_share": _OPTIONAL_NUM,
 }
-_OPTIONAL_RECORD_FIELDS = ("passes", "set_aside_samples_s", "set_aside_passes")
+_OPTIONAL_RECORD_FIELDS = ("passes", "set_aside_samples_s", "set_aside_passes", "measured_at", "commit", "tier",
+                           "unsettled", "cpu_share")
 _RECORD_CHOICES: dict[str, tuple] = {
     "group": GROUPS, "phase": PHASES, "device": DEVICES, "dtype": DTYPES, "status": STATUSES,
+    "tier": (*TIERS, None),
 }
 
 
@@ -155,8 +171,8 @@ def validate(document: Any) -> None:
         where = f"records[{i}]"
         _check_fields(record, _RECORD_TYPES, where, _OPTIONAL_RECORD_FIELDS)
         for name, choices in _RECORD_CHOICES.items():
-            if record[name] not in choices:
-                raise SchemaError(f"{where}.{name}: {record[name]!r} is not one of {choices}")
+            if record.get(name) not in choices:
+                raise SchemaError(f"{where}.{name}: {record.get(name)!r} is not one of {choices}")
         if not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in record["samples_s"]):
             raise SchemaError(f"{where}.samples_s: expected a list of numbers")
         passes = record.get("passes")
@@ -209,6 +225,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; a results file is as readable as any other
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -219,6 +236,12 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def dumps(document: Mapping[str, Any]) -> str:
@@ -239,7 +262,6 @@ def _environment_id_of(path: Path) -> str | None:
         return None
 
 
-
 SAMPLE_DIGITS = 6
 
 
@@ -250,6 +272,22 @@ def rounded(samples_s: Iterable[float], digits: int = SAMPLE_DIGITS) -> list[flo
 
 def results_path(root: str | os.PathLike, environment_id: str) -> Path:
     return Path(root) / environment_id / FILENAME
+
+
+def case_key(case_id: str) -> str:
+    """A case's id with its file named by file name alone: the same case after its file moved between
+    folders (`cases/bench_x.py` to `cases/benchmarks/bench_x.py`) has the same key."""
+    path, sep, rest = case_id.partition("::")
+    return path.rsplit("/", 1)[-1] + sep + rest
+
+
+def merged_by_case(earlier: Iterable[Record], latest: Iterable[Record]) -> list[Record]:
+    """The records of `earlier` whose case `latest` does not measure, then `latest`: a run replaces the
+    records of the cases it ran (every phase, also under the id the case had before its file moved) and
+    keeps all others."""
+    latest = list(latest)
+    ran = {case_key(r.case_id) for r in latest}
+    return [r for r in earlier if case_key(r.case_id) not in ran] + latest
 
 
 def merge_records(records: Iterable[Record]) -> list[Record]:

@@ -60,7 +60,8 @@ def compare_parser() -> argparse.ArgumentParser:
         description="Compare two runs case by case. A change is flagged only when a two-sided Mann-Whitney U "
                     "test on the stored samples is significant after Benjamini-Hochberg adjustment. Exit "
                     f"status {EXIT_REGRESSION} when a significant regression beyond the threshold, a case "
-                    f"that stopped running or a verdict that broke is found; {EXIT_BAD_INPUT} on bad input.")
+                    "that stopped running, a verdict that broke or a case of BASE missing from NEW is found; "
+                    f"{EXIT_BAD_INPUT} on bad input, including a file without records.")
     parser.add_argument("base", type=Path, metavar="BASE.json")
     parser.add_argument("new", type=Path, metavar="NEW.json")
     parser.add_argument("--alpha", type=float, default=ALPHA,
@@ -70,7 +71,11 @@ def compare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-normalise", dest="normalise", action="store_false",
                         help="test raw times instead of times relative to the host speed factor (the median "
                              "new/base ratio over all cases)")
-    parser.add_argument("--changed-only", action="store_true", help="list only flagged cases")
+    parser.add_argument("--allow-subset", action="store_true",
+                        help="NEW may measure only some of BASE's cases (a deliberate narrower run)")
+    parser.add_argument("--all", dest="show_all", action="store_true",
+                        help="list every case in the table, not only those that changed")
+    parser.add_argument("--changed-only", action="store_true", help=argparse.SUPPRESS)  # the default now
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table to FILE")
     return parser
 
@@ -86,8 +91,12 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
         base, new = read_results(args.base), read_results(args.new)
     except ReportInputError as exc:
         return _fail(parser.prog, str(exc))
-    comparison = compare(base, new, alpha=args.alpha, threshold=args.threshold, normalise=args.normalise)
-    text = to_markdown(comparison, changed_only=args.changed_only)
+    for path, results in ((args.base, base), (args.new, new)):
+        if not results.records:
+            return _fail(parser.prog, f"{path}: holds no records; nothing to compare")
+    comparison = compare(base, new, alpha=args.alpha, threshold=args.threshold, normalise=args.normalise,
+                         allow_subset=args.allow_subset)
+    text = to_markdown(comparison, show_all=args.show_all)
     if args.markdown is not None:
         try:
             args.markdown.write_text(text, encoding="utf-8")

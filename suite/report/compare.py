@@ -22,6 +22,11 @@ not fail the comparison. Likewise a change in a record that did not settle in on
 whole step did not change the same way is "significant, stage only": the stage breakdown says where a
 change of the whole step comes from, and on its own a stage moves with the cache state the stages leave
 each other. Neither fails the comparison.
+
+The comparison is a gate: it fails when NEW lacks cases that BASE measured (unless a subset is allowed,
+`allow_subset`: a deliberate narrower run), as well as on regressions, cases that stopped running and
+verdicts that broke. Its Markdown starts with a few lines that say whether it passed and why; the
+per-case table lists only what changed unless every row is asked for.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ import numpy as np
 from scipy import stats
 
 from suite.bench import passes as P
-from suite.bench.results import Environment, Record, Results
+from suite.bench.load import HEAVY_SHARE
+from suite.bench.results import Environment, Record, Results, case_key
 
 from .fmt import MISSING, fmt_ratio, fmt_time, fmt_verdict, md_escape, verdict_passes
 from .markdown import table
@@ -61,7 +67,8 @@ RIGHT = "now right"
 MISSING_NEW = "not in new run"
 ADDED = "only in new run"
 UNTIMED = "no samples"
-FAILING_FLAGS = frozenset({REGRESSION, BROKEN, WRONG})
+FAILING_FLAGS = frozenset({REGRESSION, BROKEN, WRONG, MISSING_NEW})
+UNCHANGED_FLAGS = frozenset({SAME, UNTIMED, FEW})
 _ORDER = (REGRESSION, BROKEN, WRONG, IMPROVEMENT, FIXED, RIGHT, UNSTEADY, UNSETTLED, STAGE_ONLY, SMALL, MISSING_NEW,
           ADDED, FEW, UNTIMED, SAME)
 
@@ -89,6 +96,14 @@ class Comparison:
     threshold: float
     changes: list[Change] = field(default_factory=list)
     host_factor: float = 1.0
+    allow_subset: bool = False
+
+    @property
+    def missing_cases(self) -> list[str]:
+        """Cases of BASE with no record at all in NEW, in order."""
+        in_new = {case_key(c.new.case_id) for c in self.changes if c.new is not None}
+        return list(dict.fromkeys(c.base.case_id for c in self.changes
+                                  if c.flag == MISSING_NEW and case_key(c.base.case_id) not in in_new))
 
     @property
     def global_regression(self) -> bool:
@@ -96,8 +111,10 @@ class Comparison:
 
     @property
     def failures(self) -> list[Change]:
-        """Significant regressions beyond the threshold, cases that stopped running, and verdicts that broke."""
-        return [c for c in self.changes if c.flag in FAILING_FLAGS]
+        """Significant regressions beyond the threshold, cases that stopped running, verdicts that broke, and
+        records of BASE missing from NEW (unless a subset is allowed)."""
+        return [c for c in self.changes if c.flag in FAILING_FLAGS and not (c.flag == MISSING_NEW
+                                                                            and self.allow_subset)]
 
     @property
     def failed(self) -> bool:
@@ -166,15 +183,15 @@ def _pair_flag(base: Record, new: Record, alpha: float) -> str | None:
 
 
 def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float = THRESHOLD,
-            normalise: bool = True) -> Comparison:
+            normalise: bool = True, allow_subset: bool = False) -> Comparison:
     """Every case of either run, matched by (case_id, phase), with its flag (relative to the host speed
-    factor when `normalise`)."""
+    factor when `normalise`). With `allow_subset`, records of BASE missing from NEW do not fail it."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0, got {threshold}")
-    base_by = {row_key(r): r for r in base.records}
-    new_by = {row_key(r): r for r in new.records}
+    base_by = {_matching_key(r): r for r in base.records}
+    new_by = {_matching_key(r): r for r in new.records}
     decided: list[Change] = []
     tested: list[tuple[RowKey, Record, Record, float | None]] = []
     for key in dict.fromkeys([*base_by, *new_by]):
@@ -213,16 +230,23 @@ def compare(base: Results, new: Results, alpha: float = ALPHA, threshold: float 
     decided = [c if c.flag not in (REGRESSION, IMPROVEMENT) or c.record.phase in (None, "total")
                or (_whole_key(c), c.flag) in whole else replace(c, flag=STAGE_ONLY) for c in decided]
     decided.sort(key=lambda c: (_ORDER.index(c.flag), sort_key(c.record)))
-    return Comparison(base.environment, new.environment, alpha, threshold, decided, host)
+    return Comparison(base.environment, new.environment, alpha, threshold, decided, host, allow_subset)
+
+
+def _matching_key(record: Record) -> RowKey:
+    """The row key with the case named as results.case_key names it: a case whose file moved between
+    folders is the same case."""
+    return row_key(replace(record, case_id=case_key(record.case_id)))
 
 
 def _whole_key(change: Change) -> RowKey:
     """The row key of the whole measurement ('total') that a stage record belongs to."""
-    return row_key(replace(change.record, phase="total"))
+    return _matching_key(replace(change.record, phase="total"))
 
 
-def _flag_cell(flag: str) -> str:
-    return f"**{flag} ✗**" if flag in FAILING_FLAGS else flag
+def _flag_cell(flag: str, allow_subset: bool = False) -> str:
+    failing = flag in FAILING_FLAGS and not (flag == MISSING_NEW and allow_subset)
+    return f"**{flag} ✗**" if failing else flag
 
 
 def _time_cell(record: Record | None) -> str:
@@ -235,9 +259,41 @@ def _environment_line(name: str, env: Environment) -> str:
     return f"{name}: `{md_escape(env.id)}` ({md_escape(env.date)}, commit {env.distsuite_commit or MISSING})"
 
 
-def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
+def summary_lines(comparison: Comparison) -> list[str]:
+    """A few short lines: whether the gate passed, and each reason it failed."""
     c = comparison
-    lines = ["**distsuite comparison**",
+    reasons = []
+    if c.count(REGRESSION):
+        reasons.append(f"{c.count(REGRESSION)} significant regressions beyond {100 * c.threshold:g}%")
+    if c.global_regression:
+        reasons.append(f"everything {fmt_ratio(c.host_factor)} slower (global regression)")
+    if c.count(BROKEN):
+        reasons.append(f"{c.count(BROKEN)} measurements that stopped running")
+    if c.count(WRONG):
+        reasons.append(f"{c.count(WRONG)} verdicts now wrong")
+    missing = c.missing_cases
+    if missing and not c.allow_subset:
+        reasons.append(f"{len(missing)} cases of BASE missing from NEW (--allow-subset if deliberate)")
+    elif c.count(MISSING_NEW) and not c.allow_subset:
+        reasons.append(f"{c.count(MISSING_NEW)} records (stages) of BASE missing from NEW")
+    lines = [f"**{'FAIL ✗' if c.failed else 'pass'}**: " + ("; ".join(reasons) if reasons else
+                                                              "no significant regression, nothing missing")]
+    for name, side in (("BASE", "base"), ("NEW", "new")):
+        shares = [getattr(ch, side).cpu_share for ch in c.changes
+                  if getattr(ch, side) is not None and getattr(ch, side).cpu_share is not None]
+        if shares and min(shares) < HEAVY_SHARE:
+            lines.append(f"{name} was measured under heavy load (its process got as little as {min(shares):.0%} "
+                         "of a core): a change may come from the host.")
+    base_cases = len({case_key(ch.base.case_id) for ch in c.changes if ch.base is not None})
+    lines.append(f"{base_cases - len(missing)} of the {base_cases} cases of BASE measured in NEW"
+                 + (f" ({len(missing)} missing, allowed: --allow-subset)" if missing and c.allow_subset else "")
+                 + f"; {c.count(IMPROVEMENT)} improvements, {c.count(ADDED)} records only in NEW.")
+    return lines
+
+
+def to_markdown(comparison: Comparison, show_all: bool = False) -> str:
+    c = comparison
+    lines = ["**distsuite comparison**", "  \n".join(summary_lines(c)),
              _environment_line("base", c.base_environment) + "  \n" + _environment_line("new", c.new_environment)]
     if c.base_environment.id != c.new_environment.id:
         lines.append("The two runs come from different environments: a change may come from the machine.")
@@ -266,14 +322,15 @@ def to_markdown(comparison: Comparison, changed_only: bool = False) -> str:
                      + (f"; furthest apart: {furthest}" if apart else "") + ".")
     rows = []
     for ch in c.changes:
-        if changed_only and ch.flag in (SAME, UNTIMED, FEW):
+        if not show_all and ch.flag in UNCHANGED_FLAGS:
             continue
         r = ch.record
         verdict = fmt_verdict(ch.new.verdict if ch.new is not None else None)
-        rows.append([_flag_cell(ch.flag), md_escape(r.case_id), md_escape(r.phase or MISSING), _time_cell(ch.base),
-                     _time_cell(ch.new), fmt_ratio(ch.ratio),
+        rows.append([_flag_cell(ch.flag, c.allow_subset), md_escape(r.case_id), md_escape(r.phase or MISSING),
+                     _time_cell(ch.base), _time_cell(ch.new), fmt_ratio(ch.ratio),
                      f"{ch.q_value:.2g}" if ch.q_value is not None else MISSING, verdict])
     if rows:
-        lines.append(table(["change", "case", "phase", "base median", "new median", "new / base", "adjusted p",
-                            "verdict (new)"], rows))
+        shown = "every case (--all)" if show_all else "what changed (--all lists every case)"
+        lines.append(f"Cases: {shown}.\n\n" + table(["change", "case", "phase", "base median", "new median",
+                                                       "new / base", "adjusted p", "verdict (new)"], rows))
     return "\n\n".join(lines) + "\n"

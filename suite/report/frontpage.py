@@ -174,7 +174,7 @@ def _per_source(sources: Sequence[Source], body: Callable[[Source], str]) -> str
 
 
 def render_front_page(sources: Sequence[Source], findings_link: str | None, links: dict[str, str],
-                      figures: Sequence[str], details: str) -> str:
+                      figures: Sequence[str], details: str, provenance: Sequence[str] = ()) -> str:
     """The README of a report: the three answers, the figures behind them, the environment, the detail pages."""
     title = (md_escape(sources[0].results.environment.id) if len(sources) == 1
              else f"{len(sources)} environments")
@@ -184,7 +184,8 @@ def render_front_page(sources: Sequence[Source], findings_link: str | None, link
         findings_section(findings_link, findings_by_severity()),
     ]
     parts = [f"# distsuite report: {title}",
-             "Three questions answered from this run's measurements; the environment and the detail pages follow."]
+             "Three questions answered from this run's measurements; the environment and the detail pages follow.",
+             *provenance]
     parts += [f"{heading}\n\n{body}" for heading, body in zip(QUESTIONS, answers) if body]
     if figures:
         parts.append("## The answers in figures\n\n" + "\n\n".join(figures))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
 from matplotlib.figure import Figure
 
+from suite.bench.load import HEAVY_SHARE
 from suite.bench.results import Record
 
 from .answer_plots import jacobian_figure, strategy_cost_figure, throughput_figure
@@ -114,9 +116,30 @@ def passes_text(record: Record) -> str:
     """How many timing passes the median rests on, and of how many when some were set aside."""
     if not record.passes:
         return ""
+    unsettled = ", unsettled" if record.unsettled else ""
     if not record.set_aside_passes:
-        return str(record.passes)
-    return f"{record.passes} of {record.passes + record.set_aside_passes}"
+        return f"{record.passes}{unsettled}"
+    return f"{record.passes} of {record.passes + record.set_aside_passes}{unsettled}"
+
+
+def provenance_lines(sources: Sequence[Source]) -> list[str]:
+    """Which tiers the records come from, when they were measured, and a warning for records measured
+    under heavy load (suite.bench.load)."""
+    records = [r for s in sources for r in s.results.records]
+    tiers = Counter(r.tier or "unrecorded" for r in records)
+    dates = sorted({r.measured_at[:10] for r in records if r.measured_at})
+    lines = ["Tiers: " + ", ".join(f"{n} {tier}" for tier, n in sorted(tiers.items()))
+             + (f"; measured {dates[0]}" + (f" to {dates[-1]}" if len(dates) > 1 else "") if dates else "") + "."]
+    heavy = [r for r in records if r.cpu_share is not None and r.cpu_share < HEAVY_SHARE]
+    if heavy:
+        lines.append(f"**Measured under heavy load: {len(heavy)} of {len(records)} records** come from runs whose "
+                     f"process got less than {HEAVY_SHARE:.0%} of a core (lowest "
+                     f"{min(r.cpu_share for r in heavy):.0%}); their timings may be slow and noisy.")
+    unsettled = sum(bool(r.unsettled) for r in records)
+    if unsettled:
+        lines.append(f"{unsettled} records are unsettled (their timing passes never agreed, or the time budget "
+                     "ended them early): the passes column says so.")
+    return lines
 
 
 class ReportWriter:
@@ -141,7 +164,7 @@ class ReportWriter:
             f"## How to read the tables\n\n{HOW_TO_READ}") if p) + "\n"
         links = {group: page_name(group) for group in groups_present(self.sources)}
         pages["README.md"] = render_front_page(self.sources, self.findings_link, links, self.answer_figures(),
-                                               self.details_index())
+                                               self.details_index(), provenance_lines(self.sources))
         return pages
 
     def answer_figures(self) -> list[str]:
