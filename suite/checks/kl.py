@@ -97,19 +97,19 @@ def evaluate(pair: KlPair, pp: dict, qp: dict, dtype: torch.dtype, device, kl: K
 
 
 def check_kl_values(pair: KlPair, pp: dict, qp: dict, dtype: torch.dtype, device="cpu",
-                    kl: KlFunction = D.kl_divergence) -> CheckResult:
+                    kl: KlFunction = D.kl_divergence, check: str = "kl.values") -> CheckResult:
     """kl_divergence(p, q) against the reference on every parameter pair, in one batched call: finite
     values within tolerance, +inf exactly where the reference is, never negative."""
     n = len(next(v for v in pp.values() if not isinstance(v, int)))
     try:
         actual, expected, magnitude = evaluate(pair, pp, qp, dtype, device, kl)
     except Exception as error:  # noqa: BLE001 - torch raising is what the check reports
-        return failed("kl.values", pair.name, dtype_name(dtype), f"{type(error).__name__}: {error}")
+        return failed(check, pair.name, dtype_name(dtype), f"{type(error).__name__}: {error}")
     if actual.shape != (n,):
-        return failed("kl.values", pair.name, dtype_name(dtype), f"shape {actual.shape}, expected {(n,)}")
+        return failed(check, pair.name, dtype_name(dtype), f"shape {actual.shape}, expected {(n,)}")
     ok = agree(actual, expected, magnitude, dtype)
     infinite = int((expected == np.inf).sum())
-    return _result("kl.values", pair, dtype, ok, actual, expected, coordinates(pp, qp),
+    return _result(check, pair, dtype, ok, actual, expected, coordinates(pp, qp),
                    f"{infinite} pairs with KL = +inf, {int(np.isfinite(expected).sum())} finite")
 
 
@@ -120,7 +120,7 @@ def check_kl_infinite_outside_support(pair: KlPair, pp: dict, qp: dict, dtype: t
     rows = expected == np.inf
     coords = {k: v[rows] for k, v in coordinates(pp, qp).items()}
     ok = actual[rows] == np.inf
-    return _result("kl.infinite", pair, dtype, ok, actual[rows], expected[rows], coords,
+    return _result("kl.values.infinite", pair, dtype, ok, actual[rows], expected[rows], coords,
                    f"{int(rows.sum())} pairs where the KL is +inf")
 
 

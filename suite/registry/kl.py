@@ -24,7 +24,7 @@ from suite.registry import params as P
 from suite.registry.families import REGISTRY
 from suite.registry.kl_known import KNOWN
 from suite.registry.kl_moments import kl_from_moments
-from suite.registry.known import Known
+from suite.registry.known import Known, pin_rows
 
 Params = dict
 Draw = Callable[[np.random.Generator, int], tuple[Params, Params]]
@@ -34,6 +34,8 @@ Reference = Callable[[Params, Params], tuple[np.ndarray, np.ndarray]]
 FAMILY_OF_TYPE = {"ExponentialFamily": "Wishart"}
 # Binomial pairs are summed exactly over k = 0..total_count; counts stay below this to keep the sum small.
 MAX_BINOMIAL_COUNT = 200
+# The check of Binomial pairs whose q.total_count exceeds p's (torch raises there).
+BINOMIAL_LARGER_Q_COUNT = "kl.values.larger_q_total_count"
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,15 @@ def _moments_reference(p: str, q: str) -> Reference:
     def reference(pp: Params, qp: Params):
         return kl_from_moments(p, pp, q, qp)
     return reference
+
+
+def draw_pinned(pair: KlPair, rng: np.random.Generator, n: int) -> tuple[Params, Params]:
+    """The pair's draw with its leading rows replaced by the parameter sets of its known deviations' regions,
+    so that every seed reaches every region."""
+    pp, qp = pair.draw(rng, n)
+    flat = {**{f"p_{k}": v for k, v in pp.items()}, **{f"q_{k}": v for k, v in qp.items()}}
+    flat = pin_rows(flat, pair.known)
+    return ({k: flat[f"p_{k}"] for k in pp}, {k: flat[f"q_{k}"] for k in qp})
 
 
 def registered_pair_types() -> list[tuple[str, str]]:

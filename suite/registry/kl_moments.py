@@ -107,7 +107,8 @@ def _exponential(p: dict) -> Moments:
 
 def _gamma(p: dict) -> Moments:
     k, rate = p["concentration"], p["rate"]
-    return Moments(np.zeros_like(k), np.full_like(k, INF), stats.gamma(k, scale=1 / rate).entropy(), k / rate,
+    entropy = k - np.log(rate) + special.gammaln(k) + (1 - k) * special.digamma(k)
+    return Moments(np.zeros_like(k), np.full_like(k, INF), entropy, k / rate,
                    k / rate ** 2, e_log=special.digamma(k) - np.log(rate),
                    log_mgf=lambda t: _finite_below(t, rate, -k * np.log1p(-t / rate)),
                    entropy_terms=k + np.abs(special.gammaln(k)) + np.abs((1 - k) * special.digamma(k))
@@ -117,7 +118,9 @@ def _gamma(p: dict) -> Moments:
 def _beta(p: dict) -> Moments:
     a, b = p["concentration1"], p["concentration0"]
     total = a + b
-    return Moments(np.zeros_like(a), np.ones_like(a), stats.beta(a, b).entropy(), a / total,
+    entropy = (special.betaln(a, b) - (a - 1) * special.digamma(a) - (b - 1) * special.digamma(b)
+               + (total - 2) * special.digamma(total))
+    return Moments(np.zeros_like(a), np.ones_like(a), entropy, a / total,
                    a * b / (total ** 2 * (total + 1)), e_log=special.digamma(a) - special.digamma(total),
                    e_log1m=special.digamma(b) - special.digamma(total),
                    entropy_terms=beta_function_terms(a, b))
