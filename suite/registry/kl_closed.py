@@ -16,9 +16,9 @@ INF = np.inf
 Ref = tuple[np.ndarray, np.ndarray]
 
 
-def _expm1_minus(l: np.ndarray) -> np.ndarray:
-    """exp(l) - 1 - l, accurate near l = 0 (r - 1 - log r at r = exp(l))."""
-    return np.where(np.abs(l) < 1e-3, l * l / 2 * (1 + l / 3 * (1 + l / 4)), np.expm1(l) - l)
+def _expm1_minus(x: np.ndarray) -> np.ndarray:
+    """exp(x) - 1 - x, accurate near x = 0 (r - 1 - log r at r = exp(x))."""
+    return np.where(np.abs(x) < 1e-3, x * x / 2 * (1 + x / 3 * (1 + x / 4)), np.expm1(x) - x)
 
 
 def _scale_of(*terms: np.ndarray) -> np.ndarray:
@@ -130,7 +130,8 @@ def geometric_geometric(p: dict, q: dict) -> Ref:
 
 
 def poisson_poisson(p: dict, q: dict) -> Ref:
-    return special.kl_div(p["rate"], q["rate"]), p["rate"] * np.abs(np.log(p["rate"] / q["rate"])) + p["rate"] + q["rate"]
+    rp, rq = p["rate"], q["rate"]
+    return special.kl_div(rp, rq), rp * np.abs(np.log(rp / rq)) + rp + rq
 
 
 def always_infinite(p: dict, q: dict) -> Ref:

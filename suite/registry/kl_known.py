@@ -4,10 +4,8 @@ as "p_<name>", q's as "q_<name>", and the smallest element of a vector parameter
 `points` are parameter sets inside the region, put into every draw (see suite.registry.kl.draw_pinned).
 
 Checks: "kl.values" (every pair), "kl.values.infinite" (the pairs whose KL is +inf), "kl.self", the
-float64 shape checks "kl.broadcast", "kl.expand", "kl.independent" and "kl.grad". The shape and gradient
-checks run on the leading parameter sets, where the pinned points are, so a float64 deviation of the values
-shows there too: its Known names them with a second pattern (fnmatch: "kl.[!vs]*" is broadcast, expand,
-independent and grad).
+float64 shape checks "kl.broadcast", "kl.expand", "kl.independent" (torch against itself on a flat batch)
+and "kl.grad" (outside the regions of the known deviations of the float64 values).
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ import numpy as np
 from suite.registry.known import Known, Severity
 
 F32_EPS = float(np.finfo(np.float32).eps)
-# Where a deviation of the float64 values shows in the checks on the leading parameter sets too.
-ON_LEADING_ROWS = "kl.[!vs]*"
 
 _VALUES: dict[str, tuple[Known, ...]] = {
     "Wishart-Wishart": (
@@ -27,7 +23,8 @@ _VALUES: dict[str, tuple[Known, ...]] = {
               "over its event dims, which a batch-shaped df does not have): off by up to 7e4 at batch 1000; "
               "correct for a batch of one", Severity.WRONG_FLOAT64,
               where="any batch of more than one parameter set"),
-        Known(ON_LEADING_ROWS, "KL(Wishart || Wishart) of a batch: the df term summed over the batch (as above)",
+        Known("kl.[eg]*", "KL(Wishart || Wishart) of a batch: the df term summed over the batch (as above), "
+              "so an expanded batch differs from the unexpanded one, and the gradient is wrong too",
               Severity.WRONG_FLOAT64, dtype="float64", where="any batch of more than one parameter set"),
     ),
     "Binomial-Binomial": (
@@ -35,8 +32,8 @@ _VALUES: dict[str, tuple[Known, ...]] = {
               "n log(1 / q.probs), e.g. 14.5 at n = 2, q.probs = 7e-4): log1p(-p.probs) = -inf",
               Severity.NONFINITE, region=lambda c: c["p_probs"] == 1, where="p.probs = 1",
               points={"p_total_count": [5.0], "q_total_count": [5.0], "p_probs": [1.0], "q_probs": [0.5]}),
-        Known("kl.[!v]*", "KL(Binomial || Binomial) is -inf where p.probs = 1 (as above); KL(p || p) is NaN "
-              "there, and the gradient with respect to p.probs is infinite", Severity.NONFINITE, dtype="float64",
+        Known("kl.self", "KL(p || p) is NaN for Binomial with probs = 1 (-inf + inf in the log1p(-probs) terms)",
+              Severity.NONFINITE,
               region=lambda c: c["p_probs"] == 1, where="p.probs = 1"),
         Known("kl.values.larger_q_total_count", "KL(Binomial || Binomial) raises NotImplementedError where "
               "q.total_count > p.total_count, where the KL is finite (p's support lies inside q's)",
@@ -69,9 +66,6 @@ _VALUES: dict[str, tuple[Known, ...]] = {
               Severity.NONFINITE, region=lambda c: (c["q_low"] == 0) | (c["q_high"] == 1),
               where="q.low = 0 or q.high = 1",
               points={"p_probs": [0.3, 0.7], "q_low": [0.0, -0.5], "q_high": [1.5, 1.0]}),
-        Known(ON_LEADING_ROWS, "KL(ContinuousBernoulli || Uniform) is +inf where q.low = 0 or q.high = 1 (as above)",
-              Severity.NONFINITE, dtype="float64", region=lambda c: (c["q_low"] == 0) | (c["q_high"] == 1),
-              where="q.low = 0 or q.high = 1"),
     ),
     "Uniform-ContinuousBernoulli": (
         Known("kl.values", "KL(Uniform || ContinuousBernoulli) is +inf where p's support touches 0 or 1 "
@@ -80,18 +74,12 @@ _VALUES: dict[str, tuple[Known, ...]] = {
               Severity.NONFINITE, region=lambda c: (c["p_low"] == 0) | (c["p_high"] == 1),
               where="p.low = 0 or p.high = 1",
               points={"p_low": [0.0, 0.25], "p_high": [0.5, 1.0], "q_probs": [0.3, 0.7]}),
-        Known(ON_LEADING_ROWS, "KL(Uniform || ContinuousBernoulli) is +inf where p.low = 0 or p.high = 1 (as above)",
-              Severity.NONFINITE, dtype="float64", region=lambda c: (c["p_low"] == 0) | (c["p_high"] == 1),
-              where="p.low = 0 or p.high = 1"),
     ),
     "Gamma-Gumbel": (
         Known("kl.values*", "KL(Gamma || Gumbel) is NaN where exp(q.loc / q.scale) overflows (inf * 0); "
               "the KL there is beyond the largest float (+inf)", Severity.NONFINITE, dtype="float64",
               region=lambda c: c["q_loc"] / c["q_scale"] > 700, where="q.loc / q.scale > 700",
               points={"p_concentration": [160.0], "p_rate": [0.01], "q_loc": [200.0], "q_scale": [0.025]}),
-        Known("kl.[bei]*", "KL(Gamma || Gumbel) is NaN where exp(q.loc / q.scale) overflows (as above)",
-              Severity.NONFINITE, dtype="float64", region=lambda c: c["q_loc"] / c["q_scale"] > 700,
-              where="q.loc / q.scale > 700"),
         Known("kl.values*", "float32 KL(Gamma || Gumbel) is NaN where exp(q.loc / q.scale) overflows float32; "
               "the KL there is beyond float32's largest (+inf)", Severity.NONFINITE, dtype="float32",
               region=lambda c: c["q_loc"] / c["q_scale"] > 80, where="q.loc / q.scale > 80",
@@ -103,9 +91,6 @@ _VALUES: dict[str, tuple[Known, ...]] = {
               region=lambda c: (c["q_loc"] - c["p_low"]) / c["q_scale"] > 700,
               where="(q.loc - p.low) / q.scale > 700",
               points={"p_low": [-92.6], "p_high": [-92.59], "q_loc": [0.0], "q_scale": [0.0176]}),
-        Known("kl.[bei]*", "KL(Uniform || Gumbel) is NaN where exp((q.loc - p.low) / q.scale) overflows (as above)",
-              Severity.NONFINITE, dtype="float64", region=lambda c: (c["q_loc"] - c["p_low"]) / c["q_scale"] > 700,
-              where="(q.loc - p.low) / q.scale > 700"),
         Known("kl.values*", "float32 KL(Uniform || Gumbel): NaN where exp((q.loc - p.low) / q.scale) overflows "
               "float32, and exp(-a) - exp(-b) cancels for intervals narrow against q.scale: 0.5% off "
               "(1.9005e11 for 1.8921e11)", Severity.FLOAT32, dtype="float32",
@@ -133,9 +118,9 @@ _VALUES: dict[str, tuple[Known, ...]] = {
                       "q_alpha": [51.9, 6.0]}),
     ),
     "Geometric-Geometric": (
-        Known("kl.*", "float32 KL(Geometric || Geometric) for p.probs < 3e-3: terms of size 1/p.probs "
+        Known("kl.*", "float32 KL(Geometric || Geometric) for p.probs < 5e-3: terms of size 1/p.probs "
               "cancel: 0.2598 for 0.2609, and -0.0036 for KL(p || p) at probs 1e-4",
-              Severity.FLOAT32, dtype="float32", region=lambda c: c["p_probs"] < 3e-3, where="p.probs < 3e-3",
+              Severity.FLOAT32, dtype="float32", region=lambda c: c["p_probs"] < 5e-3, where="p.probs < 5e-3",
               points={"p_probs": [1e-4], "q_probs": [1e-4]}),
     ),
     "Exponential-Gumbel": (
@@ -155,6 +140,15 @@ _VALUES: dict[str, tuple[Known, ...]] = {
                       "q_concentration0": [1000.0]}),
     ),
 }
+
+_VALUES["ContinuousBernoulli-Normal"] = (
+    Known("kl.values", "KL(ContinuousBernoulli || Normal) in float64 near probs = 1/2 inherits "
+          "ContinuousBernoulli's float64 variance error there, times 1 / q.scale^2: 1.1e-8 relative "
+          "(613.74739127 for 613.74739753 at probs 0.50115, q = Normal(0.3, 0.01))", Severity.WRONG_FLOAT64,
+          dtype="float64", region=lambda c: np.abs(c["p_probs"] - 0.5) < 0.02, where="|p.probs - 1/2| < 0.02",
+          points={"p_probs": [0.50115, 0.4987, 0.4983], "q_loc": [0.3, 0.3, -0.0018486],
+                  "q_scale": [0.01, 0.01, 0.0072344]}),
+)
 
 _BROADCAST_SHAPE: dict[str, tuple[Known, ...]] = {
     **{pair: (Known("kl.broadcast", f"KL({pair.replace('-', ' || ')}) returns p's batch shape, not the batch "
@@ -183,7 +177,7 @@ _CONTINUOUS_BERNOULLI_FLOAT32: dict[str, tuple[Known, ...]] = {
     **{pair: (Known("kl.values", f"float32 KL({pair.replace('-', ' || ')}) inherits ContinuousBernoulli's "
                     f"float32 mean and variance near probs = 1/2 (outside torch's Taylor window 0.499-0.501, "
                     f"where (2p - 1) cancels): {size}", Severity.FLOAT32, dtype="float32",
-                    region=lambda c: np.abs(c["p_probs"] - 0.5) < 0.02, where="|p.probs - 1/2| < 0.02",
+                    region=lambda c: np.abs(c["p_probs"] - 0.5) < 0.03, where="|p.probs - 1/2| < 0.03",
                     points={"p_probs": [0.4983, 0.5016]}),)
        for pair, size in (("ContinuousBernoulli-ContinuousBernoulli", "0.1473 for 0.1464"),
                           ("ContinuousBernoulli-Exponential", "1.4229 for 1.4259"),
