@@ -10,8 +10,14 @@ import torch
 import torch.distributions as D
 
 import suite.registry.kl as kl_registry
-from suite.checks.kl import (check_kl_broadcast, check_kl_expand, check_kl_independent,
-                             check_kl_infinite_outside_support, check_kl_self_zero, check_kl_values)
+from suite.checks.kl import (
+    check_kl_broadcast,
+    check_kl_expand,
+    check_kl_independent,
+    check_kl_infinite_outside_support,
+    check_kl_self_zero,
+    check_kl_values,
+)
 from suite.checks.kl_grad import check_kl_grad
 from suite.registry.kl import PAIRS, draw_pinned
 
