@@ -50,12 +50,12 @@ def measure(family: Family, check: str, dtype: torch.dtype, seed: int = 0) -> Ch
 
 def all_known() -> list[tuple[str, Known]]:
     """(subject, Known) for every known deviation the registry declares: the families' (in their entries and, for
-    the execution modes, in suite.registry.modes) and those of the transforms and constraints."""
-    from suite.registry import constraints, modes, transforms
+    the execution modes, in suite.registry.modes) and those of the transforms, constraints and KL pairs."""
+    from suite.registry import constraints, kl_known, modes, transforms
 
     found = [(family.name, known) for family in FAMILIES for known in family.known]
     found += [(name, known) for name, entries in modes.KNOWN.items() for known in entries]
-    for module, kind in ((transforms, "transform"), (constraints, "constraint")):
+    for module, kind in ((transforms, "transform"), (constraints, "constraint"), (kl_known, "KL")):
         found += [(f"{kind} {name}", known) for name, entries in module.KNOWN.items() for known in entries]
     return found
 
