@@ -120,12 +120,22 @@ def benchmark_mode(config: pytest.Config) -> bool:
 
 
 def _given(config: pytest.Config, flag: str) -> bool:
-    return any(arg == flag or arg.startswith(flag + "=") for arg in config.invocation_params.args)
+    return any(arg == flag or arg.startswith(flag + "=") or (flag == "-n" and arg.startswith("-n") and len(arg) > 2)
+               for arg in config.invocation_params.args)
 
 
 def _xdist_active(config: pytest.Config) -> bool:
     return bool(hasattr(config, "workerinput") or config.getoption("numprocesses", None)
                 or config.getoption("dist", "no") != "no")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The correctness tier runs on every core (`-n auto` in the project's addopts); --benchmark times in one
+    process, so there the addopts' -n is dropped (an -n given on the command line is refused below)."""
+    if benchmark_mode(config) and not (_given(config, "-n") or _given(config, "--numprocesses")):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
 
 
 MARKERS = {
