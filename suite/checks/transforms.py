@@ -8,6 +8,7 @@ output event ("y_absmax"), so a known deviation can be scoped to a region near a
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -266,10 +267,29 @@ def check_cache(case: TransformCase, dtype: torch.dtype, rng: np.random.Generato
                        failures=int(bool(problems)), message="; ".join(problems))
 
 
+def check_protocol(case: TransformCase, dtype: torch.dtype, rng: np.random.Generator,
+                   build: Build = default_build) -> CheckResult:
+    """Equality (t == t, t != t, t.inv.inv == t) and a pickle round trip that maps points as the original does."""
+    ev = evaluate(case, dtype, rng, build)
+    t, problems = ev.transform, []
+    if not t == t or t != t:
+        problems.append("t == t is False or t != t is True")
+    if not t.inv.inv == t:
+        problems.append("t.inv.inv != t")
+    try:
+        if not torch.equal(pickle.loads(pickle.dumps(t))(ev.x), t(ev.x)):
+            problems.append("the unpickled transform maps points differently")
+    except Exception as error:  # noqa: BLE001 - what pickling or the copy raised is the check's result
+        problems.append(f"the pickle round trip raises {type(error).__name__}: {str(error)[:80]}")
+    return CheckResult("protocol", case.name, dtype_name(dtype), passed=not problems, compared=3,
+                       failures=len(problems), message="; ".join(problems))
+
+
 CHECKS: dict[str, Callable[..., CheckResult]] = {
     "round_trip": check_round_trip,
     "log_abs_det_jacobian": check_log_abs_det_jacobian,
     "constraints": check_constraints,
+    "protocol": check_protocol,
     "structure": check_structure,
     "cache": check_cache,
 }

@@ -38,6 +38,8 @@ ENTRIES: list[Family] = [
                                    'entropy raises RuntimeError: cannot reshape tens',
                      Severity.RAISES, dtype='*', region=method_is('log_prob'),
                      where='log_prob', upstream='pytorch#194548'),
+               Known("parameter_shapes", "Normal(loc, scale) with shapes that do not broadcast raises RuntimeError "
+                     "from torch.broadcast_tensors, not ValueError, even with validate_args=True", Severity.CONVENTION),
            )),
     Family("MixtureSameFamily", D.MixtureSameFamily,
            M.params(weights=lambda rng, n: P.simplex(rng, n, 3), loc=M.vector(lambda r, m: P.real(r, m, 100.0), 3),

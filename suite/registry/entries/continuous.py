@@ -220,6 +220,9 @@ ENTRIES: list[Family] = [
                                      'documented contract, and does here)',
                      Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
                      where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known("value_contract", "log_prob accepts a Python list with validation on (it converts the value with "
+                     "torch.as_tensor before validating), where the other families raise ValueError",
+                     Severity.CONVENTION),
            ),
            edges=Edges(tail_reference=TAILS.GAMMA)),
     Family("Chi2", D.Chi2,
@@ -239,6 +242,9 @@ ENTRIES: list[Family] = [
                                      ' and does here)',
                      Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 0.0)),
                      where="log_prob; outside point sets [0.0] of the reference's outside()", upstream='pytorch#14672'),
+               Known("value_contract", "log_prob accepts a Python list with validation on (it converts the value with "
+                     "torch.as_tensor before validating), where the other families raise ValueError",
+                     Severity.CONVENTION),
            ),
            edges=Edges(tail_reference=TAILS.CHI2)),
     Family("Beta", D.Beta,
@@ -477,7 +483,7 @@ ENTRIES: list[Family] = [
                   mode=lambda p: p["loc"]),
            "scipy.stats.genpareto(concentration, loc, scale)", invalid=({"scale": -1.0},),
            known=(
-               Known(("log_prob", "cdf"),
+               Known(("log_prob", "cdf", "parameterisations"),
                      "RuntimeError: Double did not match Float in float64: torch.isclose(concentration, "
                      "torch.tensor(0.0)) compares a float64 parameter with a default-dtype scalar",
                      Severity.RAISES, dtype="float64", upstream="pytorch#198185"),

@@ -61,6 +61,10 @@ ENTRIES: list[Family] = [
                                    ' unspecified dimension size -1 can be any val',
                      Severity.RAISES, dtype='*', region=method_is('construct'),
                      where='construct', upstream='pytorch#194548'),
+               Known("parameter_shapes", "a loc of size 2 beside a 3 x 3 covariance_matrix is accepted with "
+                     "validate_args=True (event_shape is taken from loc); sample and log_prob then raise RuntimeError "
+                     "'Expected size for first two dimensions of batch2 tensor to be: [3, 3] but got: [3, 2]'",
+                     Severity.RAISES),
            ),
            heavy_fit=True,
            score=scores.mvn,
