@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.distributions as D
 from torch.distributions import transforms as T
-from torch.distributions.utils import lazy_property, probs_to_logits
+from torch.distributions.utils import lazy_property
 
 from suite.checks.contracts import check_parameter_shapes, check_parameterisations, check_value_contract
 from suite.checks.transforms import check_protocol
@@ -21,12 +21,13 @@ class UnvalidatedExponential(D.Exponential):
         return self.rate.log() - self.rate * torch.as_tensor(value, dtype=self.rate.dtype)
 
 
-class DriftingLogits(D.Bernoulli):
-    """Built from probs, it reports logits 1e-3 off."""
+class DriftingPrecision(D.MultivariateNormal):
+    """Built from a covariance, it reports a precision matrix 1e-3 off."""
 
     @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True) + 1e-3
+    def precision_matrix(self):
+        return torch.cholesky_inverse(self._unbroadcasted_scale_tril).expand(
+            self._batch_shape + self._event_shape + self._event_shape) * (1 + 1e-3)
 
 
 class LenientLowRankShapes(D.LowRankMultivariateNormal):
@@ -47,8 +48,8 @@ def test_values_accepted_without_validation_fail_the_value_contract():
 
 
 def test_a_parameterisation_that_drifts_fails():
-    assert check_parameterisations(REGISTRY["Bernoulli"], np.random.default_rng(0)).passed
-    family = dataclasses.replace(REGISTRY["Bernoulli"], torch_cls=DriftingLogits)
+    assert check_parameterisations(REGISTRY["MultivariateNormal"], np.random.default_rng(0)).passed
+    family = dataclasses.replace(REGISTRY["MultivariateNormal"], torch_cls=DriftingPrecision)
     assert not check_parameterisations(family, np.random.default_rng(0)).passed
 
 
