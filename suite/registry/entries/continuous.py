@@ -9,6 +9,7 @@ from scipy import stats
 from suite.registry import makers as M
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry import regions as G
 from suite.registry.family import NAN, Family
 from suite.registry.known import Known, Severity
 
@@ -21,7 +22,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf via erfinv(2q - 1) loses relative precision in the lower tail (q = 1e-6)',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"loc": [66.0], "scale": [15.7]}),
            )),
     Family("Cauchy", D.Cauchy,
            M.params(loc=P.real, scale=M.positive()),
@@ -30,7 +32,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf tan(pi (q - 1/2)) loses relative precision in both tails: 1% off at q = 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.tails, where="q = 1e-6 and 1 - 1e-6",
+                     points={"loc": [0.0], "scale": [1.0]}),
            )),
     Family("Laplace", D.Laplace,
            M.params(loc=P.real, scale=M.positive()),
@@ -38,8 +41,9 @@ ENTRIES: list[Family] = [
            "scipy.stats.laplace(loc, scale)", invalid=({"scale": 0.0},),
            known=(
                Known('icdf',
-                     'float32 icdf loses relative precision in the tails: 0.1% off at q = 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     'float32 icdf loses relative precision in the lower tail: 0.1% off at q = 1e-6',
+                     Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"loc": [13.12], "scale": [1.0]}),
            )),
     Family("Gumbel", D.Gumbel,
            M.params(loc=P.real, scale=M.positive()),
@@ -47,8 +51,9 @@ ENTRIES: list[Family] = [
            "scipy.stats.gumbel_r(loc, scale)", invalid=({"scale": -1.0},),
            known=(
                Known('icdf',
-                     'float32 icdf -log(-log q) loses the upper tail: 0.8% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     'float32 icdf -log(-log q) loses the tails: 0.8% off at q = 1 - 1e-6',
+                     Severity.FLOAT32, dtype='float32', region=G.tails, where="q = 1e-6 and 1 - 1e-6",
+                     points={"loc": [-13.8], "scale": [1.0]}),
            )),
     Family("HalfNormal", D.HalfNormal,
            M.params(scale=M.positive()),
@@ -57,7 +62,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf via erfinv loses the upper tail: 0.25% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.upper_tail, where="q = 1 - 1e-6",
+                     points={"scale": [1.0]}),
            )),
     Family("HalfCauchy", D.HalfCauchy,
            M.params(scale=M.positive()),
@@ -66,7 +72,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf loses the upper tail: 5.7% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.upper_tail, where="q = 1 - 1e-6",
+                     points={"scale": [1.0]}),
            )),
     Family("Exponential", D.Exponential,
            M.params(rate=M.positive()),
@@ -99,11 +106,14 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'float32 log_prob underflows to -inf in the far tails where the log density is about -100 (df '
                      '< 1)',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32',
+                     region=lambda c: (c["df"] < 0.35) & (np.abs(c["at"] - c["loc"]) > 1e6 * c["scale"]),
+                     where="df < 0.35, |x - loc| > 1e6 scale", points={"df": [0.1], "loc": [0.0], "scale": [1.0]}),
                Known("jacobian.score.reverse",
                  "float32 d/d df of log_prob 6.08e-7 vs 8.39e-7 (1.02e-3 normwise) at df 712.2, scale 0.01154, "
                  "z -0.675: digamma((df+1)/2) - digamma(df/2) cancels in float32; forward mode stays at 7.1e-5",
-                 Severity.FLOAT32, dtype="float32"),
+                 Severity.FLOAT32, dtype="float32", where="df 712.2, scale 0.01154",
+                 points={"df": [712.2], "scale": [0.01154]}),
            )),
     Family("FisherSnedecor", D.FisherSnedecor,
            M.params(df1=M.positive(0.5, 1e3), df2=M.positive(0.5, 1e3)),
@@ -124,10 +134,12 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 log_prob is -inf in the far tail (alpha < 0.2) where the log density is about -100',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32', region=lambda c: (c["alpha"] < 0.2) & (c["at"] > 1e30),
+                     where="alpha < 0.2, x > 1e30", points={"scale": [1e-3], "alpha": [0.15]}),
                Known('icdf',
                      'float32 icdf overflows to inf where the quantile (about 1e38) is still representable',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32', region=G.both(G.below("alpha", 0.2), G.upper_tail),
+                     where="alpha < 0.2, q = 1 - 1e-6", points={"scale": [1e-3], "alpha": [0.15]}),
            )),
     Family("Weibull", D.Weibull,
            M.params(scale=M.positive(), concentration=M.positive(0.1, 1e2)),
@@ -138,11 +150,13 @@ ENTRIES: list[Family] = [
            "scipy.stats.weibull_min(concentration, scale=scale)", invalid=({"concentration": -1.0},),
            known=(
                Known('mode',
-                     'mode is NaN for concentration < 1, where the mode is 0',
-                     Severity.NONFINITE),
+                     'mode is NaN (or 1 at concentration 0.5) for concentration < 1, where the mode is 0',
+                     Severity.NONFINITE, region=G.below("concentration", 1.0), where="concentration < 1",
+                     points={"scale": [1.0], "concentration": [0.5]}),
                Known('icdf',
-                     'float32 icdf loses relative precision in the upper tail for concentration < 0.2',
-                     Severity.FLOAT32, dtype='float32'),
+                     'float32 icdf loses relative precision in the lower tail (q = 1e-6) for concentration > 1',
+                     Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"scale": [1000.0], "concentration": [10.0]}),
            )),
     Family("Uniform", D.Uniform,
            lambda rng, n: (lambda low: {"low": low, "high": low + P.log_uniform(rng, n, 1e-3, 1e3)})(
@@ -153,7 +167,9 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      "log_prob(high) is -inf: torch's support is [low, high), "
                      "scipy's density at high is 1/(high - low)",
-                     Severity.CONVENTION, dtype='float32'),
+                     Severity.CONVENTION, dtype='float32', region=lambda c: c["at"] >= c["high"],
+                     where="x = high (a quantile that rounds to high in float32)",
+                     points={"low": [1000.0], "high": [1000.001]}),
            )),
     Family("LogNormal", D.LogNormal,
            M.params(loc=lambda rng, n: P.real(rng, n, 20.0), scale=M.positive(1e-3, 10.0)),
@@ -162,11 +178,15 @@ ENTRIES: list[Family] = [
            "scipy.stats.lognorm(scale, scale=exp(loc))", invalid=({"scale": -1.0},),
            known=(
                Known('icdf',
-                     'float32 icdf exp(loc + scale * erfinv(...)) amplifies the tail error: 3% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     'float32 icdf exp(loc + scale * erfinv(...)) amplifies the tail error: 1% off at q = 1e-6',
+                     Severity.FLOAT32, dtype='float32', region=G.tails, where="q = 1e-6 and 1 - 1e-6",
+                     points={"loc": [19.0], "scale": [4.0]}),
                Known('stddev',
                      'float32 stddev overflows to inf where it is representable (sqrt of an overflowed variance)',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32',
+                     # the variance (exp(s^2) - 1) exp(2 loc + s^2) exceeds float32's max, exp(88.72)
+                     region=lambda c: 2 * c["loc"] + 2 * c["scale"] ** 2 > 88.0,
+                     where="2 loc + 2 scale^2 > 88", points={"loc": [-19.0], "scale": [10.0]}),
            )),
     Family("GeneralizedPareto", getattr(D, "GeneralizedPareto", None),
            M.params(loc=P.real, scale=M.positive(), concentration=lambda rng, n: rng.uniform(-0.9, 0.9, n)),
@@ -182,13 +202,21 @@ ENTRIES: list[Family] = [
                      Severity.RAISES, dtype='float64'),
                Known('log_prob',
                      'float32 log_prob off by about 2e-3 for concentration near -0.9',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.below("concentration", -0.8),
+                     where="concentration < -0.8",
+                     points={"loc": [0.15971628, -2.61830926], "scale": [0.99432832, 0.01008012],
+                             "concentration": [-0.8965767, -0.85186684]}),
                Known('cdf',
                      'float32 cdf is NaN at the upper end of the support (concentration < 0)',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32',
+                     region=lambda c: (c["concentration"] < 0)
+                     & (c["at"] >= c["loc"] + 0.999 * c["scale"] / -c["concentration"]),
+                     where="concentration < 0, x at the upper end loc + scale/|concentration|",
+                     points={"loc": [6.27038527], "scale": [0.001], "concentration": [-0.87386978]}),
                Known('support',
                      'float32 support rejects the upper end loc + scale/|concentration| (concentration < 0)',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', where="e.g. loc -13.0, scale 0.737, concentration -0.149",
+                     points={"loc": [-12.9979739], "scale": [0.73733057], "concentration": [-0.14931952]}),
            )),
     Family("VonMises", D.VonMises,
            M.params(loc=lambda rng, n: rng.uniform(-np.pi, np.pi, n), concentration=M.positive(1e-3, 1e3)),
@@ -198,13 +226,16 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'log normaliser from a polynomial approximation of log I0: relative error up to 3e-6 in float64',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.above("concentration", 0.25),
+                     where="concentration > 0.25", points={"loc": [0.0], "concentration": [1.0]}),
                Known('variance',
                      'circular variance from the same approximation of I1/I0: relative error up to 5e-4 in float64',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.above("concentration", 0.5),
+                     where="concentration > 0.5", points={"loc": [0.0], "concentration": [10.0]}),
                Known("jacobian.score.*",
                  "d/d concentration of log_prob -1.0666563051538 vs -1.0666563586228 (5.0e-8 normwise) at "
                  "concentration 0.5334, x - loc 3.770: log I0 is a float32-grade polynomial "
-                 "(_log_modified_bessel_fn)", Severity.WRONG_FLOAT64, dtype="float64"),
+                 "(_log_modified_bessel_fn)", Severity.WRONG_FLOAT64, dtype="float64",
+                 where="concentration 0.5334", points={"loc": [0.0], "concentration": [0.5334]}),
            )),
 ]

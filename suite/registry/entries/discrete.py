@@ -9,6 +9,7 @@ from scipy import stats
 from suite.registry import makers as M
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry import regions as G
 from suite.registry.family import NAN, Family
 from suite.registry.known import Known, Severity
 
@@ -27,7 +28,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at total_count 1e4: log_prob off by up to 0.015',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.above("total_count", 1000.0),
+                     where="total_count > 1000", points={"total_count": [10000.0], "probs": [0.5]}),
            )),
     Family("Geometric", D.Geometric,
            M.params(probs=P.probability),
@@ -41,10 +43,15 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at total_count ~1e3 and probs near 1: log_prob off by up to 1.3',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.above("probs", 0.9), where="probs > 0.9",
+                     points={"total_count": [1000.0], "probs": [0.999]}),
                Known('mode',
                      'float32 floor((r - 1) p / (1 - p)) flips at integer ties: mode 0 where it is 1',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32',
+                     region=lambda c: np.abs((m := (c["total_count"] - 1) * c["probs"] / (1 - c["probs"]))
+                                             - np.round(m)) < 1e-4 * np.maximum(m, 1.0),
+                     where="(total_count - 1) probs / (1 - probs) within 1e-4 of an integer",
+                     points={"total_count": [1000.0], "probs": [0.001]}),
            )),
     Family("Poisson", D.Poisson,
            M.params(rate=M.positive(1e-3, 1e4)),
@@ -53,7 +60,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at rate ~1e4: log_prob off by up to 0.01',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.above("rate", 1000.0), where="rate > 1000",
+                     points={"rate": [10000.0]}),
            )),
     Family("Categorical", D.Categorical,
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
@@ -64,7 +72,9 @@ ENTRIES: list[Family] = [
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+                     where="a category's probability below 1e-6",
+                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
            )),
     Family("OneHotCategorical", D.OneHotCategorical,
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
@@ -74,7 +84,9 @@ ENTRIES: list[Family] = [
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+                     where="a category's probability below 1e-6",
+                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
            )),
     Family("OneHotCategoricalStraightThrough", D.OneHotCategoricalStraightThrough,
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
@@ -84,7 +96,9 @@ ENTRIES: list[Family] = [
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+                     where="a category's probability below 1e-6",
+                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
            )),
     Family("Multinomial", D.Multinomial,
            lambda rng, n: {"total_count": 20, "probs": P.simplex(rng, n, 4)},
