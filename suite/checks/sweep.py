@@ -59,7 +59,7 @@ def _grad_case(family: Family, check: str, dtype: torch.dtype,
     def run(rng: np.random.Generator) -> CheckResult:
         result = grad(rng)
         return CheckResult(f"rsample.{check}", family.name, dtype_name(dtype), passed=result.passed,
-                           message=str(result))
+                           message=str(result), ok=result.ok, coords=result.coords)
     return SweepCase(f"{family.name}-rsample.{check}-{dtype_name(dtype)}", family, f"rsample.{check}", dtype, run)
 
 

@@ -359,7 +359,10 @@ class ContinuousBernoulliReference(Reference):
         return self._integrate(lambda x: x) * np.exp(self.log_norm)
 
     def variance(self):
-        return self._integrate(lambda x: x * x) * np.exp(self.log_norm) - self.mean() ** 2
+        # Centred at 1/2, where the mean is for probs near 1/2: E[(x - 1/2)^2] - (mean - 1/2)^2 does not
+        # cancel the way E[x^2] - mean^2 does.
+        centred = self._integrate(lambda x: (x - 0.5) ** 2) * np.exp(self.log_norm)
+        return centred - (self.mean() - 0.5) ** 2
 
     def entropy(self):
         return -(self._integrate(lambda x: self.log_prob(x)) * np.exp(self.log_norm))

@@ -39,7 +39,7 @@ def near(name: str, centre: float, half_width: float) -> Region:
 
 
 def both(*regions: Region) -> Region:
-    return lambda c: np.logical_and.reduce([np.asarray(r(c), dtype=bool) for r in regions])
+    return lambda c: np.logical_and.reduce(np.broadcast_arrays(*[np.asarray(r(c), dtype=bool) for r in regions]))
 
 
 def smallest_component(c, name: str) -> np.ndarray:
@@ -56,3 +56,23 @@ def largest_component(c, name: str) -> np.ndarray:
 def component_below(name: str, bound: float) -> Region:
     return lambda c: smallest_component(c, name) < bound
 
+
+
+def near_upper_end(within: float) -> Region:
+    """GeneralizedPareto with concentration < 0: points where 1 + concentration (x - loc) / scale, zero at
+    the upper end of the support, is below `within`."""
+    return lambda c: (c["concentration"] < 0) & (
+        1 + c["concentration"] * (c["at"] - c["loc"]) / c["scale"] < within)
+
+
+def beta_gradient_approximated(c) -> np.ndarray:
+    """Beta draws where torch's reparameterised gradient (dirichlet_grad_one, ATen Distributions.h) uses its
+    rational correction or saddle-point approximation: total x (1 - x) >= 0.75, away from both ends."""
+    total = c["concentration1"] + c["concentration0"]
+    return total * c["at"] * (1 - c["at"]) >= 0.75
+
+
+def dirichlet_gradient_approximated(c) -> np.ndarray:
+    """The same for each coordinate x_i of a Dirichlet draw (a Beta(a_i, sum a - a_i) marginal)."""
+    total = sum(v for key, v in c.items() if key.startswith("concentration["))
+    return total * c["at"] * (1 - c["at"]) >= 0.75

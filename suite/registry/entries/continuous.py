@@ -13,6 +13,11 @@ from suite.registry import regions as G
 from suite.registry.family import NAN, Family
 from suite.registry.known import Known, Severity
 
+# About 10% of the draws at the points below exceed the 1e-3 tolerance: 200 draws per check reach it at any seed.
+_BETA_GRADIENT = ("torch's reparameterised gradient of Beta draws (dirichlet_grad_one: a rational correction or a "
+                  "saddle-point approximation away from x = 0 and 1) is off by up to 3e-3 relative, beyond the "
+                  "1e-3 its own tests demand")
+
 ENTRIES: list[Family] = [
     Family("Normal", D.Normal,
            M.params(loc=P.real, scale=M.positive()),
@@ -32,7 +37,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf tan(pi (q - 1/2)) loses relative precision in both tails: 1% off at q = 1e-6',
-                     Severity.FLOAT32, dtype='float32', region=G.tails, where="q = 1e-6 and 1 - 1e-6",
+                     Severity.FLOAT32, dtype='float32', region=lambda c: (c["at"] < 2e-3) | (c["at"] > 1 - 2e-3),
+                     where="q <= 1e-3 and q >= 1 - 1e-3",
                      points={"loc": [0.0], "scale": [1.0]}),
            )),
     Family("Laplace", D.Laplace,
@@ -96,7 +102,15 @@ ENTRIES: list[Family] = [
                                           (p["concentration1"] - 1)
                                           / (p["concentration1"] + p["concentration0"] - 2), NAN)),
            "scipy.stats.beta(concentration1, concentration0)",
-           invalid=({"concentration1": -1.0}, {"concentration0": 0.0}), implicit_reparam=True),
+           invalid=({"concentration1": -1.0}, {"concentration0": 0.0}), implicit_reparam=True,
+           known=(
+               Known("rsample.pathwise:concentration1", _BETA_GRADIENT, Severity.WRONG_FLOAT64,
+                     region=G.beta_gradient_approximated, where="(concentration1 + concentration0) x (1 - x) >= 0.75",
+                     points={"concentration1": [5.604286], "concentration0": [92.950153]}),
+               Known("rsample.pathwise:concentration0", _BETA_GRADIENT, Severity.WRONG_FLOAT64,
+                     region=G.beta_gradient_approximated, where="(concentration1 + concentration0) x (1 - x) >= 0.75",
+                     points={"concentration1": [92.950153], "concentration0": [5.604286]}),
+           )),
     Family("StudentT", D.StudentT,
            M.params(df=M.positive(0.1, 1e3), loc=P.real, scale=M.positive()),
            M.scipy(lambda p: stats.t(p["df"], p["loc"], p["scale"]), mode=lambda p: p["loc"]),
@@ -126,7 +140,14 @@ ENTRIES: list[Family] = [
            M.scipy(lambda p: stats.invgamma(p["concentration"], scale=p["rate"]),
                   mode=lambda p: p["rate"] / (p["concentration"] + 1)),
            "scipy.stats.invgamma(concentration, scale=rate)", invalid=({"rate": -1.0},),
-           implicit_reparam=True),
+           implicit_reparam=True,
+           known=(
+               Known('log_prob',
+                     'float32 log_prob off by up to 1.5e-3 at large concentration: concentration log(rate) - '
+                     'lgamma(concentration) - (concentration + 1) log(x) cancels terms of size ~1e4 in float32',
+                     Severity.FLOAT32, dtype='float32', region=G.above("concentration", 300.0),
+                     where="concentration > 300", points={"concentration": [1000.0], "rate": [0.10168671]}),
+           )),
     Family("Pareto", D.Pareto,
            M.params(scale=M.positive(), alpha=M.positive(0.1, 1e2)),
            M.scipy(lambda p: stats.pareto(p["alpha"], scale=p["scale"]), mode=lambda p: p["scale"]),
@@ -201,16 +222,16 @@ ENTRIES: list[Family] = [
                      "raises RuntimeError 'Double did not match Float' in float64 (isclose against a float32 zero)",
                      Severity.RAISES, dtype='float64'),
                Known('log_prob',
-                     'float32 log_prob off by about 2e-3 for concentration near -0.9',
-                     Severity.FLOAT32, dtype='float32', region=G.below("concentration", -0.8),
-                     where="concentration < -0.8",
+                     'float32 log_prob off by up to 4.5e-3 near the upper end of the support (concentration < 0): '
+                     'log1p(concentration (x - loc) / scale) cancels there',
+                     Severity.FLOAT32, dtype='float32', region=G.near_upper_end(0.05),
+                     where="concentration < 0, 1 + concentration (x - loc) / scale < 0.05",
                      points={"loc": [0.15971628, -2.61830926], "scale": [0.99432832, 0.01008012],
                              "concentration": [-0.8965767, -0.85186684]}),
                Known('cdf',
                      'float32 cdf is NaN at the upper end of the support (concentration < 0)',
                      Severity.NONFINITE, dtype='float32',
-                     region=lambda c: (c["concentration"] < 0)
-                     & (c["at"] >= c["loc"] + 0.999 * c["scale"] / -c["concentration"]),
+                     region=G.near_upper_end(1e-3),
                      where="concentration < 0, x at the upper end loc + scale/|concentration|",
                      points={"loc": [6.27038527], "scale": [0.001], "concentration": [-0.87386978]}),
                Known('support',

@@ -32,7 +32,16 @@ ENTRIES: list[Family] = [
                                             (p["concentration"] - 1)
                                             / (p["concentration"].sum(-1, keepdims=True) - 4), NAN)),
            "scipy.stats.dirichlet(concentration), one parameter set at a time",
-           invalid=({"concentration": -1.0},), implicit_reparam=True),
+           invalid=({"concentration": -1.0},), implicit_reparam=True,
+           known=(
+               Known("rsample.pathwise:concentration",
+                     "torch's reparameterised gradient of Dirichlet draws (dirichlet_grad_one: a rational correction "
+                     "or a saddle-point approximation away from x_i = 0 and 1) is off by up to 3e-3 relative, beyond "
+                     "the 1e-3 its own tests demand", Severity.WRONG_FLOAT64,
+                     region=G.dirichlet_gradient_approximated, where="sum(concentration) x_i (1 - x_i) >= 0.75",
+                     # about 20% of the draws here exceed 1e-3: 200 per check reach it at any seed
+                     points={"concentration": [[0.1, 5.604286, 0.354231, 92.495708]]}),
+           )),
     Family("MultivariateNormal", D.MultivariateNormal,
            M.params(loc=M.vector(P.real, 3), covariance_matrix=M.spd_matrix(3)),
            M.rowwise(lambda p: stats.multivariate_normal(p["loc"], p["covariance_matrix"]), 1,
