@@ -127,7 +127,8 @@ ENTRIES: list[Family] = [
                  "float32 d/d df of log_prob off by up to 2.9e-3 normwise in reverse mode, 2.2e-3 in forward mode, "
                  "at df 905.1: digamma((df+1)/2) - digamma(df/2), about 1/df, cancels in float32 (an error of "
                  "about df ulps of digamma(df/2))", Severity.FLOAT32, dtype="float32",
-                 where="df 905.1 (every loc and scale)", points={"df": [905.0847457627119], "loc": [0.0], "scale": [1.0]}),
+                 where="df 905.1 (every loc and scale)",
+                 points={"df": [905.0847457627119], "loc": [0.0], "scale": [1.0]}),
            )),
     Family("FisherSnedecor", D.FisherSnedecor,
            M.params(df1=M.positive(0.5, 1e3), df2=M.positive(0.5, 1e3)),
