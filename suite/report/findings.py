@@ -37,7 +37,7 @@ def measure(family: Family, check: str, dtype: torch.dtype, seed: int = 0) -> Ch
     rng = np.random.default_rng(derive_seed(family.name, check, dtype, seed))
     if check == "invalid_params":
         return check_invalid_params(family, rng)
-    params = family.make_params(rng, N_PARAMETER_SETS)
+    params = family.draw(rng, N_PARAMETER_SETS)
     if check == "support":
         return check_support(family, params, dtype, rng=rng)
     try:
@@ -55,7 +55,8 @@ def deviations() -> list[tuple[Family, str, str, str]]:
             for name in (DTYPES if known.dtype == "*" else [known.dtype]):
                 if known.check == "invalid_params" and name == "float32":
                     continue
-                rows.append((family, known.check, name, known.what))
+                where = f" (where: {known.where})" if known.region is not None or known.points else ""
+                rows.append((family, known.check, name, known.what + where))
     return rows
 
 
