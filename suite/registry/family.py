@@ -74,12 +74,13 @@ class Family:
         return len(self.example().event_shape)
 
     def draw(self, rng: np.random.Generator, n: int, check: str | None = None,
-             corners: bool = True) -> ParamDict:
+             corners: bool = True, dtype: str | None = None) -> ParamDict:
         """n parameter sets that start with the deterministic ones every seed shares: the points of each
         known deviation's region (of the deviations of `check`, an fnmatch pattern, or of all of them), then
-        with `corners` the corners of the parameter space; `rng`'s random draw fills the rest."""
+        with `corners` the corners of the parameter space; `rng`'s random draw fills the rest. With `dtype`,
+        only the points of the deviations of that dtype."""
         params = self.make_params(rng, n)
-        fixed = deterministic_rows(self, check, corners)
+        fixed = deterministic_rows(self, check, corners, dtype)
         out = {}
         for name, value in params.items():
             if np.ndim(value) == 0 or name not in fixed:
@@ -161,16 +162,18 @@ def corner_rows(params: ParamDict, most_corners: int = 16) -> np.ndarray:
     return np.asarray(rows, dtype=int)
 
 
-def deterministic_rows(family: Family, check: str | None = None, corners: bool = True) -> ParamDict:
+def deterministic_rows(family: Family, check: str | None = None, corners: bool = True,
+                       dtype: str | None = None) -> ParamDict:
     """The rows a draw of `family` starts with: the points of the known deviations (of `check`, or all),
     parameters a point does not name taken from a fixed draw; then, with `corners`, the corners of the
     parameter space found in a fixed draw."""
-    key = (family.name, check, corners)
+    key = (family.name, check, corners, dtype)
     cached = _DETERMINISTIC_ROWS.get(key)
     if cached is not None:
         return cached
     known = [k for k in family.known if k.points and (check is None or fnmatchcase(k.check, check)
-                                                      or fnmatchcase(check, k.check))]
+                                                      or fnmatchcase(check, k.check))
+             and (dtype is None or fnmatchcase(dtype, k.dtype))]
     pool = family.make_params(np.random.default_rng(0), CORNER_POOL)
     pinned = sum(len(next(iter(k.points.values()))) for k in known)
     rows = pin_rows({name: np.asarray(value, dtype=np.float64)[:pinned] for name, value in pool.items()
