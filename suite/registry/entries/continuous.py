@@ -61,6 +61,11 @@ ENTRIES: list[Family] = [
                      Severity.FLOAT32, dtype='float32', region=lambda c: (c["at"] < 2e-3) | (c["at"] > 1 - 2e-3),
                      where="q <= 1e-3 and q >= 1 - 1e-3",
                      points={"loc": [-13.8], "scale": [1.0]}),
+               Known('icdf',
+                     'icdf -log(-log q) takes log(q) for q near 1, not log1p(q - 1): an absolute error of about '
+                     'scale eps / (1 - q) (1.5e-9 at q = 1 - 1e-6), 4e-8 relative where loc cancels the quantile',
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.upper_tail, where="q = 1 - 1e-6",
+                     points={"loc": [-94.45900441], "scale": [6.83989639]}),
            )),
     Family("HalfNormal", D.HalfNormal,
            M.params(scale=M.positive()),
