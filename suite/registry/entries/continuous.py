@@ -110,6 +110,12 @@ ENTRIES: list[Family] = [
            "scipy.stats.beta(concentration1, concentration0)",
            invalid=({"concentration1": -1.0}, {"concentration0": 0.0}), implicit_reparam=True,
            known=(
+               Known('log_prob',
+                     'float32 log_prob off by up to 2e-3 at large concentration: lgamma(a) + lgamma(b) - lgamma(a + '
+                     'b) cancels terms of size ~1e4 in float32',
+                     Severity.FLOAT32, dtype='float32',
+                     region=lambda c: np.maximum(c["concentration1"], c["concentration0"]) > 300,
+                     where="a concentration > 300", points={"concentration1": [1000.0], "concentration0": [0.6605531]}),
                Known("rsample.pathwise:concentration1", _BETA_GRADIENT, Severity.WRONG_FLOAT64,
                      region=G.beta_gradient_approximated, where="(concentration1 + concentration0) x (1 - x) >= 0.75",
                      points={"concentration1": [5.604286], "concentration0": [92.950153]}),
