@@ -65,13 +65,13 @@ class Check:
 def _value(method: str) -> Run:
     def run(family: Family, dtype: torch.dtype, device: str, rng: np.random.Generator) -> CheckResult:
         from suite.checks.values import check_method
-        return check_method(family, method, family.make_params(rng, N_PARAMETER_SETS), dtype, device, rng)
+        return check_method(family, method, family.draw(rng, N_PARAMETER_SETS), dtype, device, rng)
     return run
 
 
 def _support(family: Family, dtype: torch.dtype, device: str, rng: np.random.Generator) -> CheckResult:
     from suite.checks.values import check_support
-    return check_support(family, family.make_params(rng, N_PARAMETER_SETS), dtype, device, rng)
+    return check_support(family, family.draw(rng, N_PARAMETER_SETS), dtype, device, rng)
 
 
 def _invalid(family: Family, dtype: torch.dtype, device: str, rng: np.random.Generator) -> CheckResult:

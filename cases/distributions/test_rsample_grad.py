@@ -20,7 +20,8 @@ from suite.verdict import judge
 def expect_grad(run: Callable[[], G.GradResult], check: str, name: str, dtype: torch.dtype = torch.float64) -> None:
     def outcome() -> CheckResult:
         result = run()
-        return CheckResult(f"rsample.{check}", name, dtype_name(dtype), passed=result.passed, message=str(result))
+        return CheckResult(f"rsample.{check}", name, dtype_name(dtype), passed=result.passed, message=str(result),
+                           ok=result.ok, coords=result.coords)
     result = guarded(outcome, f"rsample.{check}", name, dtype_name(dtype))
     expect(judge(result, REGISTRY[name].known_for(f"rsample.{check}", dtype)))
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.distributions as D
+from scipy import stats
 
 from suite.checks import sampling as S
 from suite.registry.families import REGISTRY
@@ -48,9 +50,35 @@ def test_detects_exponential_scale_five_percent_large(method, dtype, device, rng
     assert not result.passed, str(result)
 
 
+# The swap's effect depends on how far apart the most and least probable categories are (none on flat probs),
+# so the planted fault is tested on stated probabilities, not on a random draw.
+SWAP_PROBS = np.array([0.4, 0.3, 0.15, 0.1, 0.05])
+SWAP_RATE = 0.03
+
+
+def categorical_swap_power(probs: np.ndarray = SWAP_PROBS, rate: float = SWAP_RATE, size: int = S.SAMPLE_SIZE,
+                           sets: int = S.PARAMETER_SETS, alpha: float = S.ALPHA) -> float:
+    """A lower bound on the check's power against the swap: the chance that one set's chi-square alone (the
+    Tippett half of the check, at alpha / 2 over `sets` sets) rejects, from the noncentral chi-square law of
+    Pearson's statistic, noncentrality size * sum (p' - p)^2 / p."""
+    faulty = probs.copy()
+    most, least = probs.argmax(), probs.argmin()
+    faulty[most] += rate * (probs[least] - probs[most])
+    faulty[least] += rate * (probs[most] - probs[least])
+    noncentrality = size * np.sum((faulty - probs) ** 2 / probs)
+    df = probs.size - 1
+    critical = stats.chi2.isf(alpha / 2 / sets, df)
+    return float(1 - (1 - stats.ncx2.sf(critical, df, noncentrality)) ** sets)
+
+
+def test_categorical_swap_power_is_at_least_0_999():
+    assert categorical_swap_power() >= 0.999
+
+
 def test_detects_categorical_swapping_three_percent(dtype, device, rng):
     result = S.goodness_of_fit(REGISTRY["Categorical"], "sample", dtype, device, rng,
-                               instantiate=_faulty(SwappingCategorical))
+                               instantiate=_faulty(SwappingCategorical),
+                               params={"probs": np.tile(SWAP_PROBS, (S.PARAMETER_SETS, 1))})
     assert not result.passed, str(result)
 
 

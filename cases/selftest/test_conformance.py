@@ -86,8 +86,10 @@ def test_a_family_registered_at_run_time_reaches_every_check(pytester, monkeypat
 
     distributions = REPO / "cases" / "distributions"
     # Every file of distribution cases is generated from the family registry but these, which are about other
-    # parts of torch.distributions (transforms, constraints, KL pairs) or specific torch behaviours.
-    not_per_family = {"test_torch_behaviours.py", "test_transforms.py", "test_constraints.py", "test_kl.py"}
+    # parts of torch.distributions (transforms, constraints, KL pairs), specific torch behaviours, or sweep every
+    # family inside one case per kind of check (the slow tier's seed sweep).
+    not_per_family = {"test_torch_behaviours.py", "test_transforms.py", "test_constraints.py", "test_kl.py",
+                      "test_seed_sweep.py"}
     over_every_family = {path.name for path in distributions.glob("test_*.py")} - not_per_family
     assert collected(distributions) == over_every_family
     assert collected(REPO / "cases" / "benchmarks", "--benchmark") == {"bench_throughput.py", "bench_modes.py"}

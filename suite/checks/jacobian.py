@@ -23,7 +23,7 @@ import torch
 from torch.distributions import Distribution
 from torch.distributions.constraints import Constraint
 
-from suite.registry.families import FAMILIES, REGISTRY, Family, ParamDict, Unsupported, round_to, to_tensor
+from suite.registry.families import FAMILIES, REGISTRY, Family, ParamDict, Unsupported, dtype_name, round_to, to_tensor
 from suite.registry.known import Severity
 from suite.state import derive_seed, preserved_state
 
@@ -122,7 +122,7 @@ def registry_problem(family: Family, rng: np.random.Generator, n: int, dtype: to
     such point turns every sample's row to nan through 0 * inf; it is replaced by the first point of
     the same parameter set that has a finite log_prob. All floating parameters are differentiated.
     """
-    params = round_to(family.make_params(rng, n), dtype)
+    params = round_to(family.draw(rng, n, check="jacobian.*", corners=False, dtype=dtype_name(dtype)), dtype)
     reference = family.reference(params)
     x = torch.as_tensor(np.asarray(reference.values(rng)), dtype=dtype, device=device)
     tensors = {k: to_tensor(v, dtype, device) for k, v in params.items()}

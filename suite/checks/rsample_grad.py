@@ -21,14 +21,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from scipy import stats
 
 from suite.checks import sampling as S
-from suite.registry.families import Family, ParamDict, Tolerance, round_to
+from suite.checks.values import element_coords
+from suite.registry.families import Family, ParamDict, Tolerance, dtype_name, round_to
 from suite.registry.family import CONDITIONAL, IMPLICIT, MARGINAL, REPLAY, STRAIGHT_THROUGH
 
 PATHWISE_SETS = 4
@@ -58,6 +59,10 @@ class GradResult:
     passed: bool
     detail: str
     pvalue: float | None = None
+    # Element-wise checks: which (parameter, set) passed, and the sets' parameters as coordinates
+    # (suite.checks.values.element_coords), so a known deviation can be scoped to a region of them.
+    ok: np.ndarray | None = field(default=None, repr=False)
+    coords: dict = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
         return f"{self.family} {self.check}: {'ok' if self.passed else 'FAILED'}: {self.detail}"
@@ -129,6 +134,14 @@ def _directional(grad: torch.Tensor | None, v: np.ndarray, rows: int) -> np.ndar
     return product.reshape(rows, -1).sum(-1) if np.ndim(v) else np.atleast_1d(product)
 
 
+def _draw_ok(ours: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
+             rounding: np.ndarray | float = 0.0) -> np.ndarray:
+    """Per draw: finite and within the tolerance (as `_compare` judges the whole)."""
+    allowed = tolerance.atol * np.mean(np.abs(reference)) + tolerance.rtol * np.abs(reference) + rounding
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(ours) & np.isfinite(reference) & (np.abs(ours - reference) <= allowed)
+
+
 def _compare(ours: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
              rounding: np.ndarray | float = 0.0) -> tuple[bool, str]:
     scale = np.mean(np.abs(reference))
@@ -148,7 +161,8 @@ def pathwise(family: Family, name: str, device: str | torch.device, rng: np.rand
     method = pathwise_method(family, name)
     build = build or default_build(family)
     dtype = torch.float64
-    params = _tile(family.make_params(rng, PATHWISE_SETS), PATHWISE_DRAWS)
+    params = _tile(family.draw(rng, PATHWISE_SETS, check=f"rsample.pathwise:{name}", corners=False),
+                   PATHWISE_DRAWS)
     rows = PATHWISE_SETS * PATHWISE_DRAWS
     v = direction(rng, params[name])
     seed = int(rng.integers(2**31))
@@ -185,7 +199,24 @@ def pathwise(family: Family, name: str, device: str | torch.device, rng: np.rand
             law_at = lambda p: S.Law.reference(family.reference(p))  # noqa: E731
             reference = w * _implicit_derivative(law_at, params, name, h * v, x.detach().double().cpu().numpy()) / h
     ok, detail = _compare(ours, reference, PATHWISE_TOLERANCE[method], rounding)
-    return GradResult(family.name, f"pathwise d rsample / d {name} ({method})", ok, detail)
+    per_draw = _draw_ok(ours, reference, PATHWISE_TOLERANCE[method], rounding)
+    return GradResult(family.name, f"pathwise d rsample / d {name} ({method})", ok, detail, ok=per_draw,
+                      coords=_draw_coords(params, x.detach().double().cpu().numpy(), per_draw.shape[0], rows))
+
+
+def _draw_coords(params: ParamDict, x: np.ndarray, size: int, rows: int) -> dict[str, np.ndarray]:
+    """Coordinates of the per-draw results: the draw's parameters and the draw itself ("at"); where the
+    results are per coordinate of the draw (MARGINAL), also which one ("component")."""
+    coords = element_coords(params, (rows,), 0)
+    if size == rows:
+        if x.ndim == 1:
+            coords["at"] = x
+        return coords
+    parts = size // rows
+    coords = {name: np.tile(np.broadcast_to(value, (rows,)), parts) for name, value in coords.items()}
+    coords["component"] = np.repeat(np.arange(parts, dtype=np.float64), rows)
+    coords["at"] = x.reshape(rows, -1)[:, :parts].T.reshape(-1)
+    return coords
 
 
 def _event_sum_np(a: np.ndarray, event_dim: int) -> np.ndarray:
@@ -244,13 +275,20 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
     along a random direction, against the reference derivative (one-sample t-test per parameter and set)."""
     build = build or default_build(family)
     n = UNBIASED_SETS
-    params = family.make_params(rng, n)
+    params = family.draw(rng, n, check="rsample.unbiasedness", corners=False)
     seen = round_to(params, dtype)
     names = _floating(params)
     directions = {name: direction(rng, seen[name]) for name in names}
     terms = []
+    # A set whose draws may exceed the dtype's range has no pathwise gradient there (an infinite draw):
+    # it is left out and counted. "May": more than 1e-9 chance of one such draw in the whole check.
+    tail = 1e-9 / (batches * draws)
+    unrepresentable = np.zeros(n, dtype=bool)
     for projection in S.projections(family, seen, rng):
         law = projection.law(seen)
+        with np.errstate(all="ignore"):
+            ends = law.ppf(np.array([[tail], [1 - tail]]) * np.ones((1, n)))
+        unrepresentable |= (np.abs(ends) > torch.finfo(dtype).max).any(0)
         quartiles = law.ppf(np.array([[0.25], [0.5], [0.75]]) * np.ones((1, n)))
         # f must be smooth at the dtype's resolution, or quantised draws bias E[f'] by themselves.
         spread = np.maximum((quartiles[2] - quartiles[0]) / 2,
@@ -283,7 +321,8 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
     pvalues, details = [], []
     for name in names:
         v = directions[name]
-        h = np.minimum(MOMENT_CHANGE / np.maximum(np.abs(mc[name].mean(0)), 1e-300), 1e-3)
+        with np.errstate(invalid="ignore"):
+            h = np.minimum(MOMENT_CHANGE / np.maximum(np.nan_to_num(np.abs(mc[name].mean(0)), nan=0.0), 1e-300), 1e-3)
         if np.ndim(v) == 0:
             h = float(h[0])
             reference = np.atleast_1d(((moment(_shift(seen, name, h * v)) - moment(_shift(seen, name, -h * v)))
@@ -292,6 +331,10 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
             hs = h.reshape((-1,) + (1,) * (np.ndim(v) - 1))
             reference = (moment(_shift(seen, name, hs * v)) - moment(_shift(seen, name, -hs * v))) / (2 * h)
         for i in range(len(reference)):
+            if unrepresentable[i] and np.ndim(v) != 0:
+                pvalues.append(np.inf)  # left out
+                details.append(f"d/d{name}, set {i}: left out")
+                continue
             sample = mc[name][:, i]
             p = stats.ttest_1samp(sample, reference[i]).pvalue if np.ptp(sample) > 0 else float(
                 np.isclose(sample[0], reference[i], rtol=1e-6, atol=0))
@@ -299,10 +342,18 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
             details.append(f"d/d{name}, set {i}: Monte Carlo {sample.mean():.6g} +- "
                            f"{sample.std(ddof=1) / np.sqrt(batches):.2g}, reference {reference[i]:.6g}")
     pvalues = np.nan_to_num(np.asarray(pvalues, dtype=float), nan=0.0)
-    pvalue = float(min(1.0, len(pvalues) * pvalues.min()))
-    return GradResult(family.name, "unbiasedness", pvalue >= alpha,
-                      f"p={pvalue:.3g} (alpha={alpha:.3g}); most significant: {details[int(np.argmin(pvalues))]}",
-                      pvalue)
+    compared = int(np.isfinite(pvalues).sum())
+    adjusted = np.minimum(1.0, max(compared, 1) * pvalues)  # Bonferroni over every compared (parameter, set)
+    pvalue = float(adjusted.min())
+    detail = f"p={pvalue:.3g} (alpha={alpha:.3g}); most significant: {details[int(np.argmin(pvalues))]}"
+    if unrepresentable.any():
+        detail += (f"; {int(unrepresentable.sum())} of {n} parameter sets left out: their draws may exceed "
+                   f"{dtype_name(dtype)}'s range")
+    ok = None
+    if len(pvalues) == len(names) * n:
+        ok = (adjusted >= alpha).reshape(len(names), n)
+    return GradResult(family.name, "unbiasedness", pvalue >= alpha, detail, pvalue, ok=ok,
+                      coords=element_coords(seen, (len(names), n), 1) if ok is not None else {})
 
 
 def _like(y: torch.Tensor, value: np.ndarray) -> torch.Tensor:

@@ -238,12 +238,14 @@ def draw(family: Family, method: str, params: ParamDict, dtype: torch.dtype, dev
 
 def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str | torch.device,
                     rng: np.random.Generator, *, sets: int = PARAMETER_SETS, size: int = SAMPLE_SIZE,
-                    alpha: float = ALPHA, instantiate: Instantiate | None = None) -> GofResult:
+                    alpha: float = ALPHA, instantiate: Instantiate | None = None,
+                    params: ParamDict | None = None) -> GofResult:
     """Test `method` ("sample" or "rsample") of `family` in dtype on device against its reference.
 
-    `instantiate(params, dtype, device)` replaces the registry's constructor (to test a planted fault).
+    `instantiate(params, dtype, device)` replaces the registry's constructor (to test a planted fault);
+    `params` replaces the random draw of `sets` parameter sets (a planted fault's stated parameters).
     """
-    params = family.make_params(rng, sets)
+    params = family.make_params(rng, sets) if params is None else params
     x = draw(family, method, params, dtype, device, size, instantiate)
     seen = F.round_to(params, dtype)
     tests: list[tuple[str, _Test]] = []
@@ -268,13 +270,14 @@ def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str
 
 
 def detection_rate(family: Family, method: str, instantiate: Instantiate, seeds: Sequence[int],
-                   dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> float:
+                   dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
+                   params: ParamDict | None = None) -> float:
     """Share of seeds at which the check rejects the sampler built by `instantiate` (its power)."""
     rejected = 0
     for seed in seeds:
         torch.manual_seed(seed)
         rejected += not goodness_of_fit(family, method, dtype, device, np.random.default_rng(seed),
-                                        instantiate=instantiate).passed
+                                        instantiate=instantiate, params=params).passed
     return rejected / len(seeds)
 
 

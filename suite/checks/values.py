@@ -94,7 +94,8 @@ def compare(name: str, family: Family, dtype: torch.dtype, actual: np.ndarray, e
         result.worst = {"params": _worst_params(params, where[batch_axis]),
                         "torch": float(actual[where]), "reference": float(expected[where])}
         if points is not None:
-            result.worst["at"] = float(np.asarray(points)[where]) if np.ndim(points) == actual.ndim else None
+            result.worst["at"] = (float(np.asarray(points)[where]) if np.ndim(points) == actual.ndim
+                                  else np.asarray(points)[where].tolist())
         result.message = f"tolerance {tol}"
         if skip.any():
             result.message += f"; {int(skip.sum())} points without a reference value or not representable"
@@ -108,12 +109,20 @@ def element_coords(params: ParamDict, shape: tuple[int, ...], batch_axis: int,
     coords = {}
     for name, value in params.items():
         value = np.asarray(value, dtype=np.float64)
+        along_batch = [-1 if axis == batch_axis else 1 for axis in range(len(shape))]
         if value.ndim == 1 and value.shape[0] == shape[batch_axis]:
-            coords[name] = value.reshape([-1 if axis == batch_axis else 1 for axis in range(len(shape))])
+            coords[name] = value.reshape(along_batch)
+        elif value.ndim == 2 and value.shape[0] == shape[batch_axis]:
+            # A vector per set: each component by itself ("concentration[0]"), for regions over them.
+            for i in range(value.shape[1]):
+                coords[f"{name}[{i}]"] = value[:, i].reshape(along_batch)
         elif value.ndim == 0:
             coords[name] = value
     if points is not None and np.ndim(points) == len(shape):
         coords["at"] = np.asarray(points, dtype=np.float64)
+    elif points is not None and np.ndim(points) == len(shape) + 1 and np.shape(points)[:-1] == tuple(shape):
+        for i in range(np.shape(points)[-1]):  # a vector point: each component ("at[0]")
+            coords[f"at[{i}]"] = np.asarray(points, dtype=np.float64)[..., i]
     return coords
 
 
@@ -136,6 +145,7 @@ def check_method(family: Family, method: str, params: ParamDict, dtype: torch.dt
         actual = getattr(dist, method)(to_torch(x))
         expected = getattr(ref, method)(x)
         return compare(method, family, dtype, _as_numpy(actual), expected, params, batch_axis=1,
+                       points=x if ref.event_dim <= 1 else None,
                        exclude=unrepresentable(exact, dtype, ref.event_dim))
     if method == "icdf":
         q = _round(QUANTILES[:, None] * np.ones((1, ref.n)), dtype)

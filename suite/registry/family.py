@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 import numpy as np
 import torch
@@ -12,7 +13,7 @@ from torch.distributions import Distribution
 
 from suite.registry import references as R
 from suite.registry.edges import Edges
-from suite.registry.known import Known, matching
+from suite.registry.known import Known, matching, pin_rows
 
 ParamDict = dict[str, "np.ndarray | int"]
 NAN = float("nan")
@@ -116,6 +117,25 @@ class Family:
     def event_dim(self) -> int:
         return len(self.example().event_shape)
 
+    def draw(self, rng: np.random.Generator, n: int, check: str | None = None,
+             corners: bool = True, dtype: str | None = None) -> ParamDict:
+        """n parameter sets that start with the deterministic ones every seed shares: the points of each
+        known deviation's region (of the deviations of `check`, an fnmatch pattern, or of all of them), then
+        with `corners` the corners of the parameter space; `rng`'s random draw fills the rest. With `dtype`,
+        only the points of the deviations of that dtype."""
+        params = self.make_params(rng, n)
+        fixed = deterministic_rows(self, check, corners, dtype)
+        out = {}
+        for name, value in params.items():
+            if np.ndim(value) == 0 or name not in fixed:
+                out[name] = value
+                continue
+            value = np.array(value, dtype=np.float64, copy=True)
+            count = min(n, fixed[name].shape[0])
+            value[:count] = fixed[name][:count]
+            out[name] = value
+        return out
+
     def example(self, n: int = 4, seed: int = 0) -> D.Distribution:
         """A small float64 instance, for reading structural properties."""
         return self.instantiate(self.make_params(np.random.default_rng(seed), n))
@@ -149,6 +169,64 @@ class Family:
                   mode: str = "eager") -> tuple[Known, ...]:
         """The known deviations that apply to one check of this family."""
         return matching(self.known, check, dtype_name(dtype), torch.device(device).type, mode)
+
+
+# A deterministic draw large enough that its extreme rows sit at the generators' range ends (each
+# generator places 10% of the sets exactly at each end of its range).
+CORNER_POOL = 4096
+_DETERMINISTIC_ROWS: dict[tuple, ParamDict] = {}
+
+
+def corner_rows(params: ParamDict, most_corners: int = 16) -> np.ndarray:
+    """Indices of the rows of `params` nearest the corners of the space of its coordinates (scalar
+    parameters and the components of vector parameters): for each sign pattern s, the row maximising
+    sum_j s_j * rank_j (whole rows, so parameters that depend on each other stay valid). With more than
+    log2(most_corners) coordinates, the rows at each coordinate's two ends instead."""
+    columns = []
+    for value in params.values():
+        value = np.asarray(value, dtype=np.float64)
+        if value.ndim == 1:
+            columns.append(value)
+        elif value.ndim == 2:
+            columns.extend(value.T)
+    if not columns:
+        return np.arange(0)
+    n = columns[0].shape[0]
+    ranks = np.stack([np.argsort(np.argsort(v, kind="stable"), kind="stable") for v in columns]) / max(n - 1, 1)
+    k = len(columns)
+    if 2 ** k <= most_corners:
+        signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * k, indexing="ij")).reshape(k, -1).T
+    else:
+        signs = np.concatenate([-np.eye(k), np.eye(k)])
+    rows: list[int] = []
+    for pattern in signs:
+        row = int(np.argmax(pattern @ ranks))
+        if row not in rows:
+            rows.append(row)
+    return np.asarray(rows, dtype=int)
+
+
+def deterministic_rows(family: Family, check: str | None = None, corners: bool = True,
+                       dtype: str | None = None) -> ParamDict:
+    """The rows a draw of `family` starts with: the points of the known deviations (of `check`, or all),
+    parameters a point does not name taken from a fixed draw; then, with `corners`, the corners of the
+    parameter space found in a fixed draw."""
+    key = (family.name, check, corners, dtype)
+    cached = _DETERMINISTIC_ROWS.get(key)
+    if cached is not None:
+        return cached
+    known = [k for k in family.known if k.points and (check is None or fnmatchcase(k.check, check)
+                                                      or fnmatchcase(check, k.check))
+             and (dtype is None or fnmatchcase(dtype, k.dtype))]
+    pool = family.make_params(np.random.default_rng(0), CORNER_POOL)
+    pinned = sum(len(next(iter(k.points.values()))) for k in known)
+    rows = pin_rows({name: np.asarray(value, dtype=np.float64)[:pinned] for name, value in pool.items()
+                     if np.ndim(value)}, known)
+    chosen = corner_rows(pool) if corners else np.arange(0)
+    out = {name: np.concatenate([rows[name], np.asarray(pool[name], dtype=np.float64)[chosen]])
+           for name in rows}
+    _DETERMINISTIC_ROWS[key] = out
+    return out
 
 
 def to_tensor(value, dtype: torch.dtype, device) -> torch.Tensor | int:

@@ -222,16 +222,16 @@ class RowwiseReference(Reference):
             x = self.prepare_x(x)
         columns = []
         for i, row in enumerate(self.rows):
-            xi = x[:, i]
-            if self.transpose_x:
-                xi = np.moveaxis(xi, 0, -1)
-            columns.append(self._row_log_prob(row, xi))
+            columns.append(self._row_log_prob(row, x[:, i]))
         return np.stack(columns, axis=1)
 
     def _row_log_prob(self, row, xi):
-        """scipy wants matrix events last-axis stacked; a point it rejects gets NaN (no reference)."""
+        """The log density at the points xi (shaped (m, *event)). scipy wants matrix events last-axis
+        stacked and Dirichlet points event axis first; a point it rejects gets NaN (no reference)."""
         try:
-            return np.atleast_1d(row.logpdf(np.moveaxis(xi, 0, -1)) if self.event_dim == 2 else row.logpdf(xi))
+            if self.event_dim == 2:
+                return np.atleast_1d(row.logpdf(np.moveaxis(xi, 0, -1)))
+            return np.atleast_1d(row.logpdf(np.moveaxis(xi, 0, -1) if self.transpose_x else xi))
         except (ValueError, np.linalg.LinAlgError):
             if xi.shape[0] == 1:
                 return np.array([np.nan])
@@ -384,7 +384,10 @@ class ContinuousBernoulliReference(Reference):
         return self._integrate(lambda x: x) * np.exp(self.log_norm)
 
     def variance(self):
-        return self._integrate(lambda x: x * x) * np.exp(self.log_norm) - self.mean() ** 2
+        # Centred at 1/2, where the mean is for probs near 1/2: E[(x - 1/2)^2] - (mean - 1/2)^2 does not
+        # cancel the way E[x^2] - mean^2 does.
+        centred = self._integrate(lambda x: (x - 0.5) ** 2) * np.exp(self.log_norm)
+        return centred - (self.mean() - 0.5) ** 2
 
     def entropy(self):
         return -(self._integrate(lambda x: self.log_prob(x)) * np.exp(self.log_norm))

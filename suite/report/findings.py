@@ -39,7 +39,7 @@ def measure(family: Family, check: str, dtype: torch.dtype, seed: int = 0) -> Ch
     rng = np.random.default_rng(derive_seed(family.name, check, dtype, seed))
     if check == "invalid_params":
         return check_invalid_params(family, rng)
-    params = family.make_params(rng, N_PARAMETER_SETS)
+    params = family.draw(rng, N_PARAMETER_SETS)
     if check == "support":
         return check_support(family, params, dtype, rng=rng)
     try:

@@ -11,9 +11,12 @@ from suite.registry import makers as M
 from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry import regions as G
 from suite.registry.edges import Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import Family
 from suite.registry.known import Known, Severity
+
+_LOGISTIC_NORMAL_TAIL = {"loc": [[0.09481684, 0.14819609, -2.96981311]], "scale": [[1.03412862, 2.95813541, 3.0]]}
 
 ENTRIES: list[Family] = [
     Family("Independent", D.Independent,
@@ -63,6 +66,14 @@ ENTRIES: list[Family] = [
                                    'reshape tensor of 0 elements into shape [0, -1] because the unspecified d',
                      Severity.RAISES, dtype='*', region=method_is('log_prob'),
                      where='log_prob', upstream='pytorch#194548'),
+               Known('log_prob',
+                     'float32 mixture weights below 1.2e-7 are clamped to eps = 1.2e-7 (Categorical.logits via '
+                     'probs_to_logits): log density off by up to 11 where such a component dominates',
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("weights", 1e-6),
+                     where="a weight below 1e-6",
+                     points={"weights": [[0.3752502, 0.6247498 - 2e-12, 2e-12]],
+                             "loc": [[0.26983784, 78.91332675, 87.32201811]],
+                             "scale": [[0.36867137, 0.05540535, 100.0]]}),
            )),
     Family("TransformedDistribution", D.TransformedDistribution,
            M.params(loc=lambda rng, n: P.real(rng, n, 5.0), scale=M.positive(1e-2, 3.0),
@@ -84,7 +95,9 @@ ENTRIES: list[Family] = [
                      Severity.CONVENTION),
                Known('icdf',
                      'float32 icdf through exp amplifies the tail error beyond 1e-3 relative',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"loc": [-0.13487016], "scale": [0.22175814], "shift": [-7.25061607],
+                             "factor": [26.67657661]}),
                Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at '
                                      '0.000298012, factor 97.463, loc 0, outside_set 0, scale 1.04947); torch '
                                      'documents no value there with validation off (validate_args=True raises '
@@ -123,19 +136,26 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'log_prob through inverse power transforms loses precision near x = 1: off by up to 0.13',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.above("at", 0.99), where="x > 0.99",
+                     points={"concentration1": [2.36364201], "concentration0": [0.37085542]}),
                Known('cdf',
                      'cdf loses precision near x = 1: off by up to 1.3e-5',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.above("at", 0.99), where="x > 0.99",
+                     points={"concentration1": [6.48364733], "concentration0": [0.2]}),
                Known('mode',
                      'mode is always NaN: it uses log1p(-concentration0); the mode is ((a - 1)/(ab - 1))^(1/a)',
                      Severity.NONFINITE),
                Known('log_prob',
-                     'float32 log_prob is -inf near x = 0 where the density is finite',
-                     Severity.NONFINITE, dtype='float32'),
+                     'float32 log_prob is -inf near x = 0 where the density is finite (and loses precision near '
+                     'x = 1, as in float64)',
+                     Severity.NONFINITE, dtype='float32',
+                     region=lambda c: (c["at"] ** c["concentration1"] < 1.2e-7) | (c["at"] > 0.99),
+                     where="x^concentration1 < 1.2e-7 (1 - x^concentration1 rounds to 1), or x > 0.99",
+                     points={"concentration1": [23.56, 0.3446], "concentration0": [50.0, 50.0]}),
                Known('icdf',
                      'float32 icdf returns 0 at q = 1e-6 for large concentrations (quantile ~0.7)',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"concentration1": [50.0], "concentration0": [41.0]}),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is NaN, not -inf (at '
                                      '-0.001, concentration0 5.69779, concentration1 6.73637, outside_set 0); torch '
                                      'documents no value there with validation off (validate_args=True raises '
@@ -153,26 +173,33 @@ ENTRIES: list[Family] = [
            known=(
                Known('cdf',
                      'cdf uses a Taylor approximation for probs in (0.499, 0.501): off by up to 4e-4',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.near("probs", 0.5, 1e-3),
+                     where="probs in [0.499, 0.501]", points={"probs": [0.50098863]}),
                Known('icdf',
                      'icdf uses the same approximation near probs = 0.5: off by up to 3e-4',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.near("probs", 0.5, 1e-3),
+                     where="probs in [0.499, 0.501]", points={"probs": [0.50098863]}),
                Known('variance',
                      'variance near probs = 0.5 is off by up to 2e-9 relative beyond 1e-8',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.near("probs", 0.5, 2e-3),
+                     where="|probs - 0.5| <= 2e-3", points={"probs": [0.49881011]}),
                Known('mean',
                      'float32 mean near probs = 0.5 (outside the Taylor window) loses precision',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.near("probs", 0.5, 2e-3),
+                     where="|probs - 0.5| <= 2e-3", points={"probs": [0.5012399, 0.49881011]}),
                Known('variance',
                      'float32 variance cancels catastrophically near probs = 0.5: -1.15 (negative) at probs 0.5011',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.near("probs", 0.5, 0.01),
+                     where="|probs - 0.5| <= 0.01", points={"probs": [0.5012399]}),
                Known('stddev',
                      'float32 stddev near probs = 0.5 is off by up to 0.2 (same cancellation)',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.near("probs", 0.5, 0.012),
+                     where="|probs - 0.5| <= 0.012", points={"probs": [0.5012399]}),
                Known("rsample.unbiasedness",
                  "rsample: d x / d probs is exactly 0 for probs in (0.499, 0.501] (icdf returns u there); at "
                  "probs=0.50067 the reference d/dprobs E[atan((x-c)/s)] is 0.362, torch's Monte Carlo 0",
-                 Severity.WRONG_FLOAT64, dtype="float64"),
+                 Severity.WRONG_FLOAT64, region=G.near("probs", 0.5, 1e-3), where="probs in [0.499, 0.501]",
+                 points={"probs": [0.50067]}),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is -0.000349718, not '
                                      '-inf (at -0.001, outside_set 0, probs 0.500174); torch documents no value '
                                      'there with validation off (validate_args=True raises ValueError, the '
@@ -186,6 +213,13 @@ ENTRIES: list[Family] = [
                      Severity.WRONG_FLOAT64, dtype='*',
                      region=both(method_is('log_prob'), coord_between('logit', 40.0, magnitude=True)),
                      where='log_prob; |logits| >= 40', upstream=''),
+               Known('stddev',
+                     'stddev near probs = 0.5 inherits that variance error: off by up to 1.4e-8 relative (against '
+                     'mpmath), beyond 1e-8',
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.near("probs", 0.5, 2e-3),
+                     # which sets show it depends on their SIMD lane: 80 sets just outside the Taylor window
+                     where="|probs - 0.5| <= 2e-3", points={"probs": [*np.linspace(0.4985, 0.49899, 40),
+                                                                      *np.linspace(0.50101, 0.5015, 40)]}),
            ),
            marginals=marginals.continuous_bernoulli,
            edges=Edges(logits_log_prob=L.continuous_bernoulli)),
@@ -197,10 +231,14 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'stick-breaking clips fractions to [tiny, 1 - eps]: log density off by up to 0.9 in the far tails',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64',
+                     region=lambda c: G.smallest_component(c, "at") < 1e-7, where="a component of x below 1e-7",
+                     points=_LOGISTIC_NORMAL_TAIL),
                Known('log_prob',
                      'float32 clipping of stick fractions: log density off by up to 2.5e5 in the far tails',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32',
+                     region=lambda c: G.smallest_component(c, "at") < 1e-3, where="a component of x below 1e-3",
+                     points=_LOGISTIC_NORMAL_TAIL),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is -184288, not -inf '
                                      '(loc.max 0.957852, loc.min -0.34443, outside_set 0, scale.max 1.16339, '
                                      'scale.min 0.158327); torch documents no value there with validation off '
@@ -229,7 +267,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 clamps x to [eps, 1 - eps]: log density off by up to 0.84 within 1.2e-7 of 0 or 1',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=lambda c: (c["at"] < 1.2e-7) | (c["at"] > 1 - 1.2e-7),
+                     where="x within 1.2e-7 of 0 or 1", points={"temperature": [0.4164663], "probs": [0.00128847]}),
                Known('invalid_params',
                      'a negative temperature is accepted with validate_args=True (temperature has no constraint)',
                      Severity.RAISES),
@@ -263,7 +302,9 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 log density off by up to 30 for points near a vertex of the simplex',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+                     where="a category's probability below 1e-6",
+                     points={"probs": [[0.00019941, 7e-08, 1e-08, 0.99980051]]}),
                Known('invalid_params',
                      'a negative temperature is accepted with validate_args=True (temperature has no constraint)',
                      Severity.RAISES),

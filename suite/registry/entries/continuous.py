@@ -10,10 +10,15 @@ from suite.registry import makers as M
 from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry import regions as G
 from suite.registry import tails as TAILS
 from suite.registry.edges import Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import CONDITIONAL, NAN, REPLAY, Family
 from suite.registry.known import Known, Severity
+
+_BETA_GRADIENT = ("torch's reparameterised gradient of Beta draws (dirichlet_grad_one: a rational correction or a "
+                  "saddle-point approximation away from x = 0 and 1) is off by up to 3e-3 relative, beyond the "
+                  "1e-3 its own tests demand")
 
 ENTRIES: list[Family] = [
     Family("Normal", D.Normal,
@@ -24,7 +29,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf via erfinv(2q - 1) loses relative precision in the lower tail (q = 1e-6)',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"loc": [66.0], "scale": [15.7]}),
                Known("exp_family.entropy", "the generic ExponentialFamily entropy cancels loc^2 / (2 scale^2) "
                      "terms: off by up to 5.8e-7 (relative 1e-7) where |loc| / scale > 1e3", Severity.WRONG_FLOAT64,
                      region=lambda c: np.abs(c["loc"]) / c["scale"] > 1e3, where="|loc| / scale > 1e3"),
@@ -48,7 +54,9 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf tan(pi (q - 1/2)) loses relative precision in both tails: 1% off at q = 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=lambda c: (c["at"] < 2e-3) | (c["at"] > 1 - 2e-3),
+                     where="q <= 1e-3 and q >= 1 - 1e-3",
+                     points={"loc": [0.0], "scale": [1.0]}),
                Known('edge.icdf_ends', "icdf at the quantile ends is finite: -1.28275e+18 where the support's end is"
                                        ' -inf (at 0, end 0, loc 0, scale 78.5455); float32: 1.79691e+09 vs -inf',
                      Severity.NONFINITE, dtype='*', region=both(method_is('icdf'), coord_in('at', 0.0, 1.0)),
@@ -82,8 +90,9 @@ ENTRIES: list[Family] = [
            "scipy.stats.laplace(loc, scale)", invalid=({"scale": 0.0},),
            known=(
                Known('icdf',
-                     'float32 icdf loses relative precision in the tails: 0.1% off at q = 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     'float32 icdf loses relative precision in the lower tail: 0.1% off at q = 1e-6',
+                     Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"loc": [13.12], "scale": [1.0]}),
                Known('edge.tail', 'cdf in the deep tail is 0 where the true value is 1e-30 (at -5371.29, loc 0, p '
                                   '1e-30, scale 78.5455, upper 0)',
                      Severity.WRONG_FLOAT64, dtype='float64',
@@ -101,9 +110,6 @@ ENTRIES: list[Family] = [
            M.scipy(lambda p: stats.gumbel_r(p["loc"], p["scale"]), mode=lambda p: p["loc"]),
            "scipy.stats.gumbel_r(loc, scale)", invalid=({"scale": -1.0},),
            known=(
-               Known('icdf',
-                     'float32 icdf -log(-log q) loses the upper tail: 0.8% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
                Known('edge.icdf_ends', "icdf at the quantile ends is finite: -515.494 where the support's end is "
                                        '-inf (at 0, end 0, loc 0, scale 78.5455); float32: -351.08 vs -inf',
                      Severity.NONFINITE, dtype='*', region=both(method_is('icdf'), coord_in('at', 0.0, 1.0)),
@@ -123,6 +129,16 @@ ENTRIES: list[Family] = [
                      Severity.FLOAT32, dtype='float32',
                      region=both(method_is('icdf'), coord_in('upper', 1.0), coord_between('p', high=1.01e-05)),
                      where='icdf; upper tail, tail probability <= 1.00136e-05', upstream=''),
+               Known('icdf',
+                     'float32 icdf -log(-log q) loses the tails: 0.8% off at q = 1 - 1e-6',
+                     Severity.FLOAT32, dtype='float32', region=lambda c: (c["at"] < 2e-3) | (c["at"] > 1 - 2e-3),
+                     where="q <= 1e-3 and q >= 1 - 1e-3",
+                     points={"loc": [-13.8], "scale": [1.0]}),
+               Known('icdf',
+                     'icdf -log(-log q) takes log(q) for q near 1, not log1p(q - 1): an absolute error of about '
+                     'scale eps / (1 - q) (1.5e-9 at q = 1 - 1e-6), 4e-8 relative where loc cancels the quantile',
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.upper_tail, where="q = 1 - 1e-6",
+                     points={"loc": [-94.45900441], "scale": [6.83989639]}),
            ),
            score=scores.gumbel),
     Family("HalfNormal", D.HalfNormal,
@@ -132,7 +148,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf via erfinv loses the upper tail: 0.25% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.upper_tail, where="q = 1 - 1e-6",
+                     points={"scale": [1.0]}),
                Known('edge.outside', 'with validate_args=False, cdf outside the support is -0.000120273, not 0 (at '
                                      '-0.001, outside_set 0, scale 6.63392); torch documents no value there with '
                                      'validation off (validate_args=True raises ValueError, the documented contract,'
@@ -148,7 +165,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('icdf',
                      'float32 icdf loses the upper tail: 5.7% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.upper_tail, where="q = 1 - 1e-6",
+                     points={"scale": [1.0]}),
                Known('edge.icdf_ends', "icdf at the quantile ends is finite: 1.0834e+17 where the support's end is "
                                        'inf (at 1, end 1, scale 6.63392); float32: -1.51766e+08 vs inf',
                      Severity.NONFINITE, dtype='*', region=both(method_is('icdf'), coord_in('at', 1.0)),
@@ -271,6 +289,18 @@ ENTRIES: list[Family] = [
                                    ' unspecified dimension size -1 can be any val',
                      Severity.RAISES, dtype='*', region=method_is('construct'),
                      where='construct', upstream='pytorch#194548'),
+               Known('log_prob',
+                     'float32 log_prob off by up to 2e-3 at large concentration: lgamma(a) + lgamma(b) - lgamma(a + '
+                     'b) cancels terms of size ~1e4 in float32',
+                     Severity.FLOAT32, dtype='float32',
+                     region=lambda c: np.maximum(c["concentration1"], c["concentration0"]) > 300,
+                     where="a concentration > 300", points={"concentration1": [1000.0], "concentration0": [0.6605531]}),
+               Known("rsample.pathwise:concentration1", _BETA_GRADIENT, Severity.WRONG_FLOAT64,
+                     region=G.beta_gradient_approximated, where="(concentration1 + concentration0) x (1 - x) >= 0.75",
+                     points={"concentration1": [5.604286], "concentration0": [92.950153]}),
+               Known("rsample.pathwise:concentration0", _BETA_GRADIENT, Severity.WRONG_FLOAT64,
+                     region=G.beta_gradient_approximated, where="(concentration1 + concentration0) x (1 - x) >= 0.75",
+                     points={"concentration1": [92.950153], "concentration0": [5.604286]}),
            )),
     Family("StudentT", D.StudentT,
            M.params(df=M.positive(0.1, 1e3), loc=P.real, scale=M.positive()),
@@ -281,7 +311,9 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'float32 log_prob underflows to -inf in the far tails where the log density is about -100 (df '
                      '< 1)',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32',
+                     region=lambda c: (c["df"] < 0.35) & (np.abs(c["at"] - c["loc"]) > 1e6 * c["scale"]),
+                     where="df < 0.35, |x - loc| > 1e6 scale", points={"df": [0.1], "loc": [0.0], "scale": [1.0]}),
                Known("jacobian.score.reverse",
                  "float32 d/d df of log_prob 6.08e-7 vs 8.39e-7 (1.02e-3 normwise) at df 712.2, scale 0.01154, "
                  "z -0.675: digamma((df+1)/2) - digamma(df/2) cancels in float32; forward mode stays at 7.1e-5",
@@ -296,6 +328,12 @@ ENTRIES: list[Family] = [
                              'stopped matching an infinite reference with any non-finite value',
                      Severity.CONVENTION, region=lambda c: c['df'] <= 1, where='df <= 1',
                      points={'df': [0.5]}),
+               Known("jacobian.score.*",
+                 "float32 d/d df of log_prob off by up to 2.9e-3 normwise in reverse mode, 2.2e-3 in forward mode, "
+                 "at df 905.1: digamma((df+1)/2) - digamma(df/2), about 1/df, cancels in float32 (an error of "
+                 "about df ulps of digamma(df/2))", Severity.FLOAT32, dtype="float32",
+                 where="df 905.1 (every loc and scale)",
+                 points={"df": [905.0847457627119], "loc": [0.0], "scale": [1.0]}),
            ),
            score=scores.student_t,
            # loc + scale * z / sqrt(chi2 / df): df moves a normal and a gamma; loc and scale act by an affine map.
@@ -358,6 +396,11 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='float64',
                      region=both(method_is('log_prob'), coord_in('upper', 1.0), coord_between('p', high=1e-100)),
                      where='log_prob; upper tail, tail probability <= 1e-100', upstream=''),
+               Known('log_prob',
+                     'float32 log_prob off by up to 1.5e-3 at large concentration: concentration log(rate) - '
+                     'lgamma(concentration) - (concentration + 1) log(x) cancels terms of size ~1e4 in float32',
+                     Severity.FLOAT32, dtype='float32', region=G.above("concentration", 300.0),
+                     where="concentration > 300", points={"concentration": [1000.0], "rate": [0.10168671]}),
            )),
     Family("Pareto", D.Pareto,
            M.params(scale=M.positive(), alpha=M.positive(0.1, 1e2)),
@@ -366,10 +409,12 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 log_prob is -inf in the far tail (alpha < 0.2) where the log density is about -100',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32', region=lambda c: (c["alpha"] < 0.2) & (c["at"] > 1e30),
+                     where="alpha < 0.2, x > 1e30", points={"scale": [1e-3], "alpha": [0.15]}),
                Known('icdf',
                      'float32 icdf overflows to inf where the quantile (about 1e38) is still representable',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32', region=G.both(G.below("alpha", 0.2), G.upper_tail),
+                     where="alpha < 0.2, q = 1 - 1e-6", points={"scale": [1e-3], "alpha": [0.15]}),
                Known('edge.outside', 'with validate_args=False, cdf outside the support is -0.00663072, not 0 (alpha'
                                      ' 6.60552, at 6.62728, outside_set 0, scale 6.63392); torch documents no value '
                                      'there with validation off (validate_args=True raises ValueError, the '
@@ -398,12 +443,10 @@ ENTRIES: list[Family] = [
                                                        ** (1 / p["concentration"]), 0.0)),
            "scipy.stats.weibull_min(concentration, scale=scale)", invalid=({"concentration": -1.0},),
            known=(
-               Known('mode',
-                     'mode is NaN for concentration < 1, where the mode is 0',
-                     Severity.NONFINITE),
                Known('icdf',
-                     'float32 icdf loses relative precision in the upper tail for concentration < 0.2',
-                     Severity.FLOAT32, dtype='float32'),
+                     'float32 icdf loses relative precision in the lower tail (q = 1e-6) for concentration > 1',
+                     Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
+                     points={"scale": [1000.0], "concentration": [10.0]}),
                Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
                                      'concentration 6.60552, outside_set 0, scale 6.63392); torch documents no value'
                                      ' there with validation off (validate_args=True raises ValueError, the '
@@ -427,6 +470,10 @@ ENTRIES: list[Family] = [
                      Severity.WRONG_FLOAT64, dtype='float64',
                      region=both(method_is('icdf'), coord_in('upper', 0.0), coord_between('p', high=1e-10)),
                      where='icdf; lower tail, tail probability <= 1e-10', upstream=''),
+               Known('mode',
+                     'mode is NaN (or 1 at concentration 0.5) for concentration < 1, where the mode is 0',
+                     Severity.NONFINITE, region=G.below("concentration", 1.0), where="concentration < 1",
+                     points={"scale": [1.0], "concentration": [0.5]}),
            ),
            score=scores.weibull),
     Family("Uniform", D.Uniform,
@@ -438,7 +485,9 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      "log_prob(high) is -inf: torch's support is [low, high), "
                      "scipy's density at high is 1/(high - low)",
-                     Severity.CONVENTION, dtype='float32'),
+                     Severity.CONVENTION, dtype='float32', region=lambda c: c["at"] >= c["high"],
+                     where="x = high (a quantile that rounds to high in float32)",
+                     points={"low": [1000.0], "high": [1000.001]}),
            ),
            score=scores.uniform),
     Family("LogNormal", D.LogNormal,
@@ -448,11 +497,15 @@ ENTRIES: list[Family] = [
            "scipy.stats.lognorm(scale, scale=exp(loc))", invalid=({"scale": -1.0},),
            known=(
                Known('icdf',
-                     'float32 icdf exp(loc + scale * erfinv(...)) amplifies the tail error: 3% off at q = 1 - 1e-6',
-                     Severity.FLOAT32, dtype='float32'),
+                     'float32 icdf exp(loc + scale * erfinv(...)) amplifies the tail error: 1% off at q = 1e-6',
+                     Severity.FLOAT32, dtype='float32', region=G.tails, where="q = 1e-6 and 1 - 1e-6",
+                     points={"loc": [19.0], "scale": [4.0]}),
                Known('stddev',
                      'float32 stddev overflows to inf where it is representable (sqrt of an overflowed variance)',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32',
+                     # the variance (exp(s^2) - 1) exp(2 loc + s^2) exceeds float32's max, exp(88.72)
+                     region=lambda c: 2 * c["loc"] + 2 * c["scale"] ** 2 > 88.0,
+                     where="2 loc + 2 scale^2 > 88", points={"loc": [-19.0], "scale": [10.0]}),
                Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
                                      'loc 0, outside_set 0, scale 1.83406); torch documents no value there with '
                                      'validation off (validate_args=True raises ValueError, the documented contract,'
@@ -487,15 +540,16 @@ ENTRIES: list[Family] = [
                      "RuntimeError: Double did not match Float in float64: torch.isclose(concentration, "
                      "torch.tensor(0.0)) compares a float64 parameter with a default-dtype scalar",
                      Severity.RAISES, dtype="float64", upstream="pytorch#198185"),
-               Known('log_prob',
-                     'float32 log_prob off by about 2e-3 for concentration near -0.9',
-                     Severity.FLOAT32, dtype='float32'),
                Known('cdf',
                      'float32 cdf is NaN at the upper end of the support (concentration < 0)',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32',
+                     region=G.near_upper_end(1e-3),
+                     where="concentration < 0, x at the upper end loc + scale/|concentration|",
+                     points={"loc": [6.27038527], "scale": [0.001], "concentration": [-0.87386978]}),
                Known('support',
                      'float32 support rejects the upper end loc + scale/|concentration| (concentration < 0)',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', where="e.g. loc -13.0, scale 0.737, concentration -0.149",
+                     points={"loc": [-12.9979739], "scale": [0.73733057], "concentration": [-0.14931952]}),
                Known('edge.cdf_ends', 'cdf_ends: raises RuntimeError: Double did not match Float',
                      Severity.RAISES, dtype='float64', region=None,
                      where='the whole check (it raises)', upstream=''),
@@ -539,6 +593,13 @@ ENTRIES: list[Family] = [
                                          "float64 they work",
                      Severity.RAISES, dtype='float64', region=method_is('log_prob', 'cdf'),
                      where='log_prob and cdf', upstream=''),
+               Known('log_prob',
+                     'float32 log_prob off by up to 4.5e-3 near the upper end of the support (concentration < 0): '
+                     'log1p(concentration (x - loc) / scale) cancels there',
+                     Severity.FLOAT32, dtype='float32', region=G.near_upper_end(0.05),
+                     where="concentration < 0, 1 + concentration (x - loc) / scale < 0.05",
+                     points={"loc": [0.15971628, -2.61830926], "scale": [0.99432832, 0.01008012],
+                             "concentration": [-0.8965767, -0.85186684]}),
            )),
     Family("VonMises", D.VonMises,
            M.params(loc=lambda rng, n: rng.uniform(-np.pi, np.pi, n), concentration=M.positive(1e-3, 1e3)),
@@ -548,14 +609,17 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'log normaliser from a polynomial approximation of log I0: relative error up to 3e-6 in float64',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.above("concentration", 0.25),
+                     where="concentration > 0.25", points={"loc": [0.0], "concentration": [1.0]}),
                Known('variance',
                      'circular variance from the same approximation of I1/I0: relative error up to 5e-4 in float64',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.above("concentration", 0.5),
+                     where="concentration > 0.5", points={"loc": [0.0], "concentration": [10.0]}),
                Known("jacobian.score.*",
                  "d/d concentration of log_prob -1.0666563051538 vs -1.0666563586228 (5.0e-8 normwise) at "
                  "concentration 0.5334, x - loc 3.770: log I0 is a float32-grade polynomial "
-                 "(_log_modified_bessel_fn)", Severity.WRONG_FLOAT64, dtype="float64"),
+                 "(_log_modified_bessel_fn)", Severity.WRONG_FLOAT64, dtype="float64",
+                 where="concentration 0.5334", points={"loc": [0.0], "concentration": [0.5334]}),
            ),
            score=scores.von_mises,
            marginals=marginals.von_mises,

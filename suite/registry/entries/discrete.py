@@ -11,6 +11,7 @@ from suite.registry import makers as M
 from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry import regions as G
 from suite.registry.edges import Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import NAN, Family, Unsupported
 from suite.registry.known import Known, Severity
@@ -57,7 +58,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at total_count 1e4: log_prob off by up to 0.015',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.above("total_count", 1000.0),
+                     where="total_count > 1000", points={"total_count": [10000.0], "probs": [0.5]}),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is -2.74274, not -inf '
                                      '(at 310.5, outside_set 2, probs 0.876996, total_count 353); torch documents no'
                                      ' value there with validation off (validate_args=True raises ValueError, the '
@@ -134,10 +136,15 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at total_count ~1e3 and probs near 1: log_prob off by up to 1.3',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.above("probs", 0.9), where="probs > 0.9",
+                     points={"total_count": [1000.0], "probs": [0.999]}),
                Known('mode',
                      'float32 floor((r - 1) p / (1 - p)) flips at integer ties: mode 0 where it is 1',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32',
+                     region=lambda c: np.abs((m := (c["total_count"] - 1) * c["probs"] / (1 - c["probs"]))
+                                             - np.round(m)) < 1e-4 * np.maximum(m, 1.0),
+                     where="(total_count - 1) probs / (1 - probs) within 1e-4 of an integer",
+                     points={"total_count": [1000.0], "probs": [0.001]}),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is -4.27207, not -inf '
                                      '(at 152.5, outside_set 1, probs 0.813515, total_count 35.3059); torch '
                                      'documents no value there with validation off (validate_args=True raises '
@@ -164,7 +171,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 lgamma cancellation at rate ~1e4: log_prob off by up to 0.01',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.above("rate", 1000.0), where="rate > 1000",
+                     points={"rate": [9918.20137147]}),
                Known("exp_family.entropy", "Poisson inherits ExponentialFamily.entropy but defines no "
                      "_mean_carrier_measure: entropy() raises NotImplementedError with no message", Severity.RAISES),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is -2.6235, not -inf '
@@ -184,7 +192,9 @@ ENTRIES: list[Family] = [
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+                     where="a category's probability below 1e-6",
+                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
                Known('edge.outside', 'with validate_args=False, log_prob of -1 or k (k categories) raises RuntimeError '
                                      '(index out of bounds) and of 0.5 is log probs[0], not -inf; torch documents no '
                                      'value there with validation off (validate_args=True raises ValueError, the '
@@ -210,7 +220,9 @@ ENTRIES: list[Family] = [
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+                     where="a category's probability below 1e-6",
+                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is -0.867632, not -inf '
                                      '(outside_set 0, probs.max 0.419945, probs.min 0.0730124); torch documents no '
                                      'value there with validation off (validate_args=True raises ValueError, the '
@@ -241,7 +253,9 @@ ENTRIES: list[Family] = [
                Known('enumerate_support',
                      'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
                      'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+                     where="a category's probability below 1e-6",
+                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is -0.867632, not -inf '
                                      '(outside_set 0, probs.max 0.419945, probs.min 0.0730124); torch documents no '
                                      'value there with validation off (validate_args=True raises ValueError, the '

@@ -10,6 +10,7 @@ from suite.registry import makers as M
 from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
+from suite.registry import regions as G
 from suite.registry.edges import both, coord_in, method_is
 from suite.registry.family import CONDITIONAL, MARGINAL, NAN, REPLAY, Family, Unsupported
 from suite.registry.known import Known, Severity
@@ -20,6 +21,8 @@ _WISHART_BACKWARD = ("Wishart.rsample(sample_shape) with a non-empty sample_shap
                      "an inplace operation' for any df (the singular-sample correction tests support.check(sample) "
                      "without negating it, so it redraws every sample and writes it in place)")
 
+
+_NEAR_SINGULAR = {"df": [2.5] * 250}
 
 ENTRIES: list[Family] = [
     Family("Dirichlet", D.Dirichlet,
@@ -43,6 +46,13 @@ ENTRIES: list[Family] = [
                                    ' unspecified dimension size -1 can be any val',
                      Severity.RAISES, dtype='*', region=method_is('construct'),
                      where='construct', upstream='pytorch#194548'),
+               Known("rsample.pathwise:concentration",
+                     "torch's reparameterised gradient of Dirichlet draws (dirichlet_grad_one: a rational correction "
+                     "or a saddle-point approximation away from x_i = 0 and 1) is off by up to 3e-3 relative, beyond "
+                     "the 1e-3 its own tests demand", Severity.WRONG_FLOAT64,
+                     region=G.dirichlet_gradient_approximated, where="sum(concentration) x_i (1 - x_i) >= 0.75",
+                     # about 20% of the draws here exceed 1e-3: 200 per check reach it at any seed
+                     points={"concentration": [[0.1, 5.604286, 0.354231, 92.495708]]}),
            )),
     Family("MultivariateNormal", D.MultivariateNormal,
            M.params(loc=M.vector(P.real, 3), covariance_matrix=M.spd_matrix(3)),
@@ -87,7 +97,10 @@ ENTRIES: list[Family] = [
                Known("jacobian.score.*",
                  "float32 d/d cov_diag of log_prob 0.17090 vs 0.16676 (reverse 5.2e-3, forward 2.6e-3 normwise) "
                  "at cov_diag (3.62, 0.0100, 1.42): float32 through the Woodbury capacitance", Severity.FLOAT32,
-                 dtype="float32"),
+                 dtype="float32", where="cov_diag (3.62, 0.0100, 1.42), cov_factor ((3, 1), (1, 3), (2, 2)): "
+                 "1-8% normwise in both modes",
+                 points={"loc": [[0.0, 0.0, 0.0]], "cov_factor": [[[3.0, 1.0], [1.0, 3.0], [2.0, 2.0]]],
+                         "cov_diag": [[3.62, 0.01, 1.42]]}),
                Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
                                    'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
                                    ' unspecified dimension size -1 can be any val',
@@ -108,23 +121,20 @@ ENTRIES: list[Family] = [
                Known('log_prob',
                      'disagrees with scipy.stats.wishart by up to 2e-4 absolute on near-singular samples (df < 3, '
                      'condition number ~1e3)',
-                     Severity.WRONG_FLOAT64, dtype='float64'),
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.below("df", 3.0), where="df < 3",
+                     points=_NEAR_SINGULAR),
                Known('log_prob',
                      'float32 Cholesky of near-singular samples: log_prob +inf where the reference is finite',
-                     Severity.NONFINITE, dtype='float32'),
+                     Severity.NONFINITE, dtype='float32', region=G.below("df", 3.5), where="df < 3.5"),
                Known('support',
                      'float32 positive-definiteness check rejects near-singular samples the float64 reference accepts',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', where="near-singular samples (df near 2.5)"),
                Known("jacobian.raw_entries.forward", _SYMMETRIC_SPLIT.format(
                  p="covariance_matrix", err="0.910", where="float64"), Severity.CONVENTION, dtype="float64"),
                Known("jacobian.raw_entries.forward", _SYMMETRIC_SPLIT.format(
                  p="covariance_matrix", err="0.972", where="float32"), Severity.CONVENTION, dtype="float32"),
                Known(("rsample.flow", "rsample.unbiasedness", "shapes.gradient", "strategy.kl"), _WISHART_BACKWARD,
                      Severity.RAISES),
-               Known("rsample.flow", _WISHART_BACKWARD, Severity.RAISES),
-               Known("rsample.unbiasedness", _WISHART_BACKWARD, Severity.RAISES),
-               Known("shapes.gradient", _WISHART_BACKWARD, Severity.RAISES),
-               Known("strategy.kl", _WISHART_BACKWARD, Severity.RAISES),
                Known('edge.empty', 'on a zero-size batch, rsample fails: sample raises IndexError: amax(): Expected '
                                    'reduction dim -1 to have non-zero size.; rsample raises IndexError: amax(): '
                                    'Expected reduction dim -1 to have non-zer',
@@ -152,7 +162,8 @@ ENTRIES: list[Family] = [
            known=(
                Known('log_prob',
                      'float32 log_prob off by up to 0.16 for concentration < 1 (log of a float32 diagonal near 0)',
-                     Severity.FLOAT32, dtype='float32'),
+                     Severity.FLOAT32, dtype='float32', region=G.below("concentration", 1.0),
+                     where="concentration < 1", points={"concentration": [0.5]}),
                Known('edge.outside', 'with validate_args=False, log_prob outside the support is 0.75992, not -inf '
                                      '(concentration 14.6096, dim 2, outside_set 0); torch documents no value there '
                                      'with validation off (validate_args=True raises ValueError, the documented '
