@@ -126,9 +126,13 @@ def provenance_lines(sources: Sequence[Source]) -> list[str]:
     """Which tiers the records come from, when they were measured, and a warning for records measured
     under heavy load (suite.bench.load)."""
     records = [r for s in sources for r in s.results.records]
-    tiers = Counter(r.tier or "unrecorded" for r in records)
+    tiers = Counter(r.tier for r in records if r.tier)
     dates = sorted({r.measured_at[:10] for r in records if r.measured_at})
-    lines = ["Tiers: " + ", ".join(f"{n} {tier}" for tier, n in sorted(tiers.items()))
+    unrecorded = len(records) - sum(tiers.values())
+    parts = [f"{n} records of the {tier} tier" for tier, n in sorted(tiers.items())]
+    if unrecorded:
+        parts.append(f"{unrecorded} records measured before records carried their tier and date")
+    lines = ["Measurements: " + "; ".join(parts)
              + (f"; measured {dates[0]}" + (f" to {dates[-1]}" if len(dates) > 1 else "") if dates else "") + "."]
     heavy = [r for r in records if r.cpu_share is not None and r.cpu_share < HEAVY_SHARE]
     if heavy:
