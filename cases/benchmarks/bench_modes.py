@@ -29,8 +29,10 @@ COMPILED_SIZES = [pytest.param(10**4, id="1e4"), pytest.param(10**2, id="1e2", m
                   pytest.param(10**6, id="1e6", marks=pytest.mark.cpu_slow)]
 SYNC_SIZES = [pytest.param(10**4, id="1e4"), pytest.param(10**6, id="1e6", marks=pytest.mark.cpu_slow)]
 COST_METHODS = ("log_prob", "rsample")
-CASES = [pytest.param(f, m, id=f"{f.name}-{m}") for f in FAMILIES for m in COST_METHODS
-         if m in workloads.methods_of(f)]
+# Inductor costs seconds per graph on a small CPU: the default --benchmark tier compiles the representative
+# family (compile_representative in its entry); every family compiles in the slow tier.
+CASES = [pytest.param(f, m, id=f"{f.name}-{m}", marks=() if f.compile_representative else pytest.mark.slow)
+         for f in FAMILIES for m in COST_METHODS if m in workloads.methods_of(f)]
 SPEEDUP_ROUNDS = 5
 
 
