@@ -24,9 +24,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--dtype", default="all", help="float64, float32, or all (default: all)")
     group.addoption("--seed", default=0, type=int, help="run seed; each case derives its own from it and its id")
+    group.addoption("--family", default=None, metavar="NAMES",
+                    help="only the cases of these families (exact names, comma-separated; e.g. Normal,Gamma)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    families = config.getoption("--family")
+    if families:
+        from suite.registry.families import REGISTRY
+        unknown = sorted(set(families.split(",")) - set(REGISTRY))
+        if unknown:
+            raise pytest.UsageError(f"--family: unknown {', '.join(unknown)}; "
+                                    f"choose from {', '.join(sorted(REGISTRY))}")
     device = config.getoption("--device")
     if device not in DEVICE_CHOICES:
         raise pytest.UsageError(f"--device must be one of {', '.join(DEVICE_CHOICES)}; got {device!r}")
@@ -98,6 +107,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """`slow` cases run only when selected with -m (e.g. `pytest -m slow`). Known deviations are strict
     xfails only on the torch release they were measured on; on another release torch may have fixed or
     changed them, so there they are expected failures that may pass."""
+    select_families(config, items)
     if not DEVIATIONS_STRICT:
         for item in items:
             for mark in list(item.iter_markers("xfail")):
@@ -111,3 +121,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
 
+
+
+def case_family(item: pytest.Item) -> str | None:
+    """The name of the family a case is about, from its `family` or `name` parameter."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    value = params.get("family", params.get("name"))
+    return getattr(value, "name", value) if isinstance(getattr(value, "name", value), str) else None
+
+
+def select_families(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--family: keep only the cases of the named families (exact names, unlike -k's substrings)."""
+    names = config.getoption("--family")
+    if not names:
+        return
+    wanted = set(names.split(","))
+    kept = [item for item in items if case_family(item) in wanted]
+    config.hook.pytest_deselected(items=[item for item in items if case_family(item) not in wanted])
+    items[:] = kept
