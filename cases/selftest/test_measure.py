@@ -817,7 +817,7 @@ def test_the_report_top_says_tiers_heavy_load_and_unsettled_records():
                       R.Results(env, [record, replace(record, case_id="c::b", tier="slow")]))
 
     tiers, heavy, unsettled = provenance_lines([source(0.5, True)])
-    assert tiers == "Tiers: 1 default, 1 slow; measured 2026-01-02."
+    assert tiers == "Measurements: 1 of the default tier; 1 of the slow tier; measured 2026-01-02."
     assert heavy.startswith("**Measured under heavy load: 2 of 2 records**") and "(lowest 50%)" in heavy
     assert unsettled.startswith("2 records are unsettled")
     assert provenance_lines([source(1.0, False)]) == [tiers]

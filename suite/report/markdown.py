@@ -129,9 +129,9 @@ def provenance_lines(sources: Sequence[Source]) -> list[str]:
     tiers = Counter(r.tier for r in records if r.tier)
     dates = sorted({r.measured_at[:10] for r in records if r.measured_at})
     unrecorded = len(records) - sum(tiers.values())
-    parts = [f"{n} records of the {tier} tier" for tier, n in sorted(tiers.items())]
+    parts = [f"{n} of the {tier} tier" for tier, n in sorted(tiers.items())]
     if unrecorded:
-        parts.append(f"{unrecorded} records measured before records carried their tier and date")
+        parts.append(f"{unrecorded} measured before records carried their tier and date")
     lines = ["Measurements: " + "; ".join(parts)
              + (f"; measured {dates[0]}" + (f" to {dates[-1]}" if len(dates) > 1 else "") if dates else "") + "."]
     heavy = [r for r in records if r.cpu_share is not None and r.cpu_share < HEAVY_SHARE]
