@@ -22,20 +22,26 @@ def _malformed_values(dist: torch.distributions.Distribution) -> dict[str, objec
             "a batch that does not broadcast": torch.cat([x, x], 0)}
 
 
+def _not_a_value_error(call) -> str | None:
+    """None where `call` raises ValueError, the answer to bad input; otherwise what it did instead."""
+    try:
+        call()
+    except ValueError:
+        return None
+    except Exception as error:  # noqa: BLE001 - any other exception is the wrong answer to bad input
+        return f"{type(error).__name__}: {str(error)[:80]}"
+    return "accepted"
+
+
 def check_value_contract(family: Family, rng: np.random.Generator) -> CheckResult:
     """With validate_args=True, log_prob of a malformed value raises ValueError (and nothing else)."""
     dist = family.instantiate(family.make_params(rng, SETS), validate_args=True)
     wrong = []
     cases = _malformed_values(dist)
     for label, value in cases.items():
-        try:
-            dist.log_prob(value)
-        except ValueError:
-            continue
-        except Exception as error:  # noqa: BLE001 - any other exception is the wrong answer to bad input
-            wrong.append(f"{label}: {type(error).__name__}: {str(error)[:80]}")
-            continue
-        wrong.append(f"{label}: accepted")
+        answer = _not_a_value_error(lambda: dist.log_prob(value))
+        if answer:
+            wrong.append(f"{label}: {answer}")
     return CheckResult("value_contract", family.name, passed=not wrong, compared=len(cases), failures=len(wrong),
                        message="; ".join(wrong), details=wrong)
 
@@ -119,13 +125,8 @@ def check_parameter_shapes(family: Family, rng: np.random.Generator) -> CheckRes
     wrong = []
     for name in shaped:
         short = dict(params, **{name: np.delete(np.asarray(params[name]), -1, axis=axes[name])})
-        try:
-            family.instantiate(short, validate_args=True)
-        except ValueError:
-            continue
-        except Exception as error:  # noqa: BLE001 - any other exception is the wrong answer to bad input
-            wrong.append(f"{name} one element short: {type(error).__name__}: {str(error)[:80]}")
-            continue
-        wrong.append(f"{name} one element short: accepted")
+        answer = _not_a_value_error(lambda: family.instantiate(short, validate_args=True))
+        if answer:
+            wrong.append(f"{name} one element short: {answer}")
     return CheckResult("parameter_shapes", family.name, passed=not wrong, compared=len(shaped), failures=len(wrong),
                        message="; ".join(wrong), details=wrong)
