@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from suite.registry.known import Known, Severity
+
 # The edge kinds; a check named "edge.<kind>" (or "edge.<kind>.<method>") checks one of them.
 EDGE_KINDS = ("icdf_ends", "cdf_ends", "outside", "boundary_params", "logits", "parameterisation", "tail",
               "mixed_dtype", "empty")
@@ -57,3 +59,10 @@ def coord_between(name: str, low: float = -np.inf, high: float = np.inf, magnitu
         value = np.abs(coords[name]) if magnitude else coords[name]
         return (value >= low) & (value <= high)
     return region
+
+
+# One torch defect seen by every family whose constructor reshapes its parameters to (n, -1).
+EMPTY_BATCH_RESHAPE = Known("edge.empty", "on a zero-size batch, construct fails: constructing an empty batch raises "
+                            "RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the "
+                            "unspecified dimension size -1 can be any val", Severity.RAISES,
+                            region=method_is("construct"), where="construct", upstream="pytorch#194548")

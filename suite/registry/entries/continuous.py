@@ -12,7 +12,7 @@ from suite.registry import params as P
 from suite.registry import references as R
 from suite.registry import regions as G
 from suite.registry import tails as TAILS
-from suite.registry.edges import Edges, both, coord_between, coord_in, method_is
+from suite.registry.edges import EMPTY_BATCH_RESHAPE, Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import CONDITIONAL, NAN, REPLAY, Family
 from suite.registry.known import Known, Severity
 
@@ -284,11 +284,7 @@ ENTRIES: list[Family] = [
                      region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
                      where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
                      upstream='pytorch#14672'),
-               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
-                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
-                                   ' unspecified dimension size -1 can be any val',
-                     Severity.RAISES, dtype='*', region=method_is('construct'),
-                     where='construct', upstream='pytorch#194548'),
+               EMPTY_BATCH_RESHAPE,
                Known('log_prob',
                      'float32 log_prob off by up to 2e-3 at large concentration: lgamma(a) + lgamma(b) - lgamma(a + '
                      'b) cancels terms of size ~1e4 in float32',

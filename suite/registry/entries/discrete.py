@@ -12,9 +12,34 @@ from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
 from suite.registry import regions as G
-from suite.registry.edges import Edges, both, coord_between, coord_in, method_is
+from suite.registry.edges import EMPTY_BATCH_RESHAPE, Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import NAN, Family, Unsupported
 from suite.registry.known import Known, Severity
+
+# OneHotCategoricalStraightThrough is OneHotCategorical with a straight-through rsample: the same findings.
+_ONE_HOT_KNOWN = (
+    Known('enumerate_support',
+          'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
+          'below 1.2e-7 is -15.9',
+          Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
+          where="a category's probability below 1e-6",
+          points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
+    Known('edge.outside', 'with validate_args=False, log_prob outside the support is -0.867632, not -inf '
+               '(outside_set 0, probs.max 0.419945, probs.min 0.0730124); torch documents no '
+               'value there with validation off (validate_args=True raises ValueError, the '
+               'documented contract, and does here)',
+          Severity.CONVENTION, dtype='*',
+          region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
+          where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
+          upstream='pytorch#14672'),
+    Known('edge.boundary_params', 'log_prob -36.0437 where the true value is -inf at a legal boundary '
+                       'parameter (boundary 0, probs.max 0.324547, probs.min 0); float32: '
+                       '-15.9424 vs -inf',
+          Severity.NONFINITE, dtype='*', region=both(method_is('log_prob'), coord_in('boundary', 0.0, 1.0)),
+          where='log_prob; at probs = zero_category, probs = one_hot',
+          upstream='pytorch#186825 (the same clamp_probs)'),
+    EMPTY_BATCH_RESHAPE,
+)
 
 ENTRIES: list[Family] = [
     Family("Bernoulli", D.Bernoulli,
@@ -216,66 +241,14 @@ ENTRIES: list[Family] = [
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"], one_hot=True),
            "scipy.stats.multinomial(1, probs)", invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
-           known=(
-               Known('enumerate_support',
-                     'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
-                     'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
-                     where="a category's probability below 1e-6",
-                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
-               Known('edge.outside', 'with validate_args=False, log_prob outside the support is -0.867632, not -inf '
-                                     '(outside_set 0, probs.max 0.419945, probs.min 0.0730124); torch documents no '
-                                     'value there with validation off (validate_args=True raises ValueError, the '
-                                     'documented contract, and does here)',
-                     Severity.CONVENTION, dtype='*',
-                     region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
-                     where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
-                     upstream='pytorch#14672'),
-               Known('edge.boundary_params', 'log_prob -36.0437 where the true value is -inf at a legal boundary '
-                                             'parameter (boundary 0, probs.max 0.324547, probs.min 0); float32: '
-                                             '-15.9424 vs -inf',
-                     Severity.NONFINITE, dtype='*', region=both(method_is('log_prob'), coord_in('boundary', 0.0, 1.0)),
-                     where='log_prob; at probs = zero_category, probs = one_hot',
-                     upstream='pytorch#186825 (the same clamp_probs)'),
-               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
-                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
-                                   ' unspecified dimension size -1 can be any val',
-                     Severity.RAISES, dtype='*', region=method_is('construct'),
-                     where='construct', upstream='pytorch#194548'),
-           ),
+           known=_ONE_HOT_KNOWN,
            score=scores.one_hot,
            edges=Edges(logits_log_prob=L.one_hot_categorical)),
     Family("OneHotCategoricalStraightThrough", D.OneHotCategoricalStraightThrough,
            M.params(probs=lambda rng, n: P.simplex(rng, n, 5)),
            lambda p: R.CategoricalReference(p["probs"], one_hot=True),
            "scipy.stats.multinomial(1, probs)", invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
-           known=(
-               Known('enumerate_support',
-                     'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
-                     'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
-                     where="a category's probability below 1e-6",
-                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
-               Known('edge.outside', 'with validate_args=False, log_prob outside the support is -0.867632, not -inf '
-                                     '(outside_set 0, probs.max 0.419945, probs.min 0.0730124); torch documents no '
-                                     'value there with validation off (validate_args=True raises ValueError, the '
-                                     'documented contract, and does here)',
-                     Severity.CONVENTION, dtype='*',
-                     region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
-                     where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
-                     upstream='pytorch#14672'),
-               Known('edge.boundary_params', 'log_prob -36.0437 where the true value is -inf at a legal boundary '
-                                             'parameter (boundary 0, probs.max 0.324547, probs.min 0); float32: '
-                                             '-15.9424 vs -inf',
-                     Severity.NONFINITE, dtype='*', region=both(method_is('log_prob'), coord_in('boundary', 0.0, 1.0)),
-                     where='log_prob; at probs = zero_category, probs = one_hot',
-                     upstream='pytorch#186825 (the same clamp_probs)'),
-               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
-                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
-                                   ' unspecified dimension size -1 can be any val',
-                     Severity.RAISES, dtype='*', region=method_is('construct'),
-                     where='construct', upstream='pytorch#194548'),
-           ),
+           known=_ONE_HOT_KNOWN,
            score=scores.one_hot,
            edges=Edges(logits_log_prob=L.one_hot_categorical)),
     Family("Multinomial", D.Multinomial,
@@ -302,11 +275,7 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='*', region=both(method_is('log_prob'), coord_in('boundary', 0.0, 1.0)),
                      where='log_prob; at probs = zero_category, probs = one_hot',
                      upstream='pytorch#186825 (the same clamp_probs)'),
-               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
-                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
-                                   ' unspecified dimension size -1 can be any val',
-                     Severity.RAISES, dtype='*', region=method_is('construct'),
-                     where='construct', upstream='pytorch#194548'),
+               EMPTY_BATCH_RESHAPE,
                Known('edge.mixed_dtype', 'entropy with float64 probs under default dtype float32 is 5.5343842 where '
                                          'under default dtype float64 it is 5.5343848: lgamma(total_count + 1) is '
                                          'taken of a tensor made in the default dtype',

@@ -11,7 +11,7 @@ from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
 from suite.registry import regions as G
-from suite.registry.edges import both, coord_in, method_is
+from suite.registry.edges import EMPTY_BATCH_RESHAPE, both, coord_in, method_is
 from suite.registry.family import CONDITIONAL, MARGINAL, NAN, REPLAY, Family, Unsupported
 from suite.registry.known import Known, Severity
 
@@ -41,11 +41,7 @@ ENTRIES: list[Family] = [
            known=(
                Known("exp_family.entropy", "no _mean_carrier_measure (Dirichlet overrides entropy)",
                      Severity.CONVENTION),
-               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
-                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
-                                   ' unspecified dimension size -1 can be any val',
-                     Severity.RAISES, dtype='*', region=method_is('construct'),
-                     where='construct', upstream='pytorch#194548'),
+               EMPTY_BATCH_RESHAPE,
                Known("rsample.pathwise:concentration",
                      "torch's reparameterised gradient of Dirichlet draws (dirichlet_grad_one: a rational correction "
                      "or a saddle-point approximation away from x_i = 0 and 1) is off by up to 3e-3 relative, beyond "
@@ -66,11 +62,7 @@ ENTRIES: list[Family] = [
                  p="covariance_matrix", err="0.684", where="float64"), Severity.CONVENTION, dtype="float64"),
                Known("jacobian.raw_entries.forward", _SYMMETRIC_SPLIT.format(
                  p="covariance_matrix", err="0.991", where="float32"), Severity.CONVENTION, dtype="float32"),
-               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
-                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
-                                   ' unspecified dimension size -1 can be any val',
-                     Severity.RAISES, dtype='*', region=method_is('construct'),
-                     where='construct', upstream='pytorch#194548'),
+               EMPTY_BATCH_RESHAPE,
                Known("parameter_shapes", "a loc of size 2 beside a 3 x 3 covariance_matrix is accepted with "
                      "validate_args=True (event_shape is taken from loc); sample and log_prob then raise RuntimeError "
                      "'Expected size for first two dimensions of batch2 tensor to be: [3, 3] but got: [3, 2]'",
@@ -101,11 +93,7 @@ ENTRIES: list[Family] = [
                  "1-8% normwise in both modes",
                  points={"loc": [[0.0, 0.0, 0.0]], "cov_factor": [[[3.0, 1.0], [1.0, 3.0], [2.0, 2.0]]],
                          "cov_diag": [[3.62, 0.01, 1.42]]}),
-               Known('edge.empty', 'on a zero-size batch, construct fails: constructing an empty batch raises '
-                                   'RuntimeError: cannot reshape tensor of 0 elements into shape [0, -1] because the'
-                                   ' unspecified dimension size -1 can be any val',
-                     Severity.RAISES, dtype='*', region=method_is('construct'),
-                     where='construct', upstream='pytorch#194548'),
+               EMPTY_BATCH_RESHAPE,
            ),
            heavy_fit=True,
            score=scores.low_rank_mvn,
