@@ -163,7 +163,8 @@ def check_diagonal_gaussians(family: Family, loc: np.ndarray, scale: np.ndarray,
     tol = family.tolerance[dtype]
     flat = round_to({"loc": loc.reshape(-1), "scale": scale.reshape(-1)}, dtype)
     ref = family.reference(flat)
-    rows = np.asarray(ref.values(rng)[VALUE_ROWS], dtype=np.float64)
+    # The points as dtype stores them, so the reference is evaluated where torch is (see round_to).
+    rows = round_to({"x": ref.values(rng)[VALUE_ROWS]}, dtype)["x"]
     grid = VALUE_SAMPLE_SHAPE + loc.shape
     x = torch.as_tensor(rows.reshape(grid), dtype=dtype, device=device)
     expected = {"log_prob": (ref.log_prob(rows).reshape(grid), 1), "entropy": (ref.entropy().reshape(loc.shape), 1),

@@ -16,6 +16,19 @@ from suite.registry.known import Known, Severity
 
 F32_EPS = float(np.finfo(np.float32).eps)
 
+
+_LOW_RANK_CANCELLING = {
+    "loc": [-0.00887262, 0.92672872, 0.00926342],
+    "cov_factor": [[-0.56077829, 0.99733505], [0.36652346, -1.06090225], [-2.18680723, -0.93346578]],
+    "cov_diag": [5.06017054, 7.32022274, 0.01]}
+
+
+def _x_log_x_cancellation(c: dict) -> np.ndarray:
+    """How much (h log h - l log l - (h - l)) / (h - l), times (q.alpha + 1), amplifies rounding errors."""
+    high, low = c["p_high"], c["p_low"]
+    with np.errstate(all="ignore"):
+        return (c["q_alpha"] + 1) * (np.abs(high * np.log(high)) + np.abs(low * np.log(low))) / (high - low)
+
 _VALUES: dict[str, tuple[Known, ...]] = {
     "Wishart-Wishart": (
         Known("kl.values", "KL(Wishart || Wishart) of a batch adds the sum over the whole batch of the df "
@@ -108,14 +121,25 @@ _VALUES: dict[str, tuple[Known, ...]] = {
               points={"p_low": [4.0827], "p_high": [4.0847], "q_concentration": [1000.0], "q_rate": [256.6]}),
     ),
     "Uniform-Pareto": (
-        Known("kl.values", "float32 KL(Uniform || Pareto): q.scale ** q.alpha under- or overflows float32 "
-              "(+-inf for a finite KL, e.g. 89.0 at scale 0.029, alpha 52), and x log x cancels for narrow "
+        Known("kl.values", "float32 KL(Uniform || Pareto): log(q.alpha * q.scale ** q.alpha * (p.high - p.low)) "
+              "over- or underflows float32 (+-inf for a finite KL, e.g. 89.0 at scale 0.029, alpha 52, and -inf "
+              "for 279.5 at Uniform(7.6, 1007.6), scale 3.59, alpha 60.9), and x log x cancels for narrow "
               "intervals: 8.650 for 8.725", Severity.FLOAT32, dtype="float32",
-              region=lambda c: (c["q_alpha"] * np.abs(np.log(c["q_scale"])) > 80)
-              | ((c["p_high"] - c["p_low"]) / c["p_high"] < 1e-3),
-              where="q.alpha * |log q.scale| > 80, or p.high - p.low < p.high / 1000",
-              points={"p_low": [0.1611, 37.2141], "p_high": [0.1664, 37.2151], "q_scale": [0.0292, 37.2141],
-                      "q_alpha": [51.9, 6.0]}),
+              region=lambda c: (np.abs(c["q_alpha"] * np.log(c["q_scale"])) > 80)
+              | (c["q_alpha"] * np.log(c["q_scale"]) + np.log(c["q_alpha"] * (c["p_high"] - c["p_low"])) > 80)
+              | (_x_log_x_cancellation(c) * F32_EPS > 1e-3),
+              where="|q.alpha log q.scale| > 80, or the log's argument above 1e35, or x log x cancelling: "
+                    "eps (q.alpha + 1) (|h log h| + |l log l|) / (h - l) > 1e-3",
+              points={"p_low": [0.1611, 37.2141, 7.6156], "p_high": [0.1664, 37.2151, 1007.6156],
+                      "q_scale": [0.0292, 37.2141, 3.5947], "q_alpha": [51.9, 6.0, 60.89]}),
+    ),
+    "LowRankMultivariateNormal-LowRankMultivariateNormal": (
+        Known(("kl.values", "kl.self"), "float32 KL of LowRankMultivariateNormal goes through the Woodbury "
+              "form, whose terms are of size |cov_factor|^2 / cov_diag and cancel: KL(p || p) = -6.1e-5 (one "
+              "float32 ulp of 500) at a cov_diag element of 0.01", Severity.FLOAT32, dtype="float32",
+              region=lambda c: c["q_min_cov_diag"] < 0.02, where="the smallest cov_diag element below 0.02",
+              points={f"{side}_{name}": [value] for side in "pq"
+                      for name, value in _LOW_RANK_CANCELLING.items()}),
     ),
     "Geometric-Geometric": (
         Known("kl.*", "float32 KL(Geometric || Geometric) for p.probs < 5e-3: terms of size 1/p.probs "
