@@ -387,8 +387,9 @@ KNOWN: dict[str, tuple[Known, ...]] = {
         *(_known(check, _STICK_BREAKING + ": log-det off by 8.8 at exp(x) = 21", Severity.FLOAT32,
                  lambda c: c["x_max"] > 2.2, "a coordinate > 2.2", "float32")
           for check in ("round_trip", "log_abs_det_jacobian")),
-        _known("round_trip", _STICK_BREAKING + ": t.inv(t(x)) off by 3.0 at x = (3.5, 3.5, 3.5)",
-               Severity.WRONG_FLOAT64, lambda c: c["x_min"] > 3, "every coordinate > 3", "float64"),
+        _known("round_trip", _STICK_BREAKING + ": t.inv(t(x)) off by 3.0 at x = (3.5, 3.5, 3.5), and inf "
+               "once exp(x) saturates the first coordinate to 1 (x = (3.77, -0.71, 0.5))",
+               Severity.WRONG_FLOAT64, lambda c: c["x_max"] > 3, "a coordinate > 3", "float64"),
         _known("log_abs_det_jacobian", _STICK_BREAKING + ": log-det off by 0.018 at x = (3.5, 3.5, 3.5)",
                Severity.WRONG_FLOAT64, lambda c: c["x_max"] > 3, "a coordinate > 3", "float64"),
     ),
