@@ -15,14 +15,14 @@ from suite.registry.edges import EMPTY_BATCH_RESHAPE, both, coord_in, method_is
 from suite.registry.family import CONDITIONAL, MARGINAL, NAN, REPLAY, Family, Unsupported
 from suite.registry.known import Known, Severity
 from suite.registry.modes import (
-                    AUTOGRAD_FUNCTION,
-                    BOTH_VMAP,
-                    DATA_DEPENDENT,
-                    INPLACE_RANDOMNESS,
-                    INVALID_INPUT_DATA_DEPENDENT,
-                    INVALID_VALUE_ITEM,
-                    VALIDATION_DATA_DEPENDENT,
-                    VMAP_VALIDATE,
+    AUTOGRAD_FUNCTION,
+    BOTH_VMAP,
+    DATA_DEPENDENT,
+    INPLACE_RANDOMNESS,
+    INVALID_INPUT_DATA_DEPENDENT,
+    INVALID_VALUE_ITEM,
+    VALIDATION_DATA_DEPENDENT,
+    VMAP_VALIDATE,
 )
 
 _SYMMETRIC_SPLIT = ("forward mode splits d/d {p}[i,j] unevenly between entries (i,j) and (j,i) where reverse "
