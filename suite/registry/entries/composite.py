@@ -12,6 +12,14 @@ from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
 from suite.registry import regions as G
+from suite.registry.built_references import (
+    ConcreteReference,
+    ContinuousBernoulliReference,
+    KumaraswamyReference,
+    LogisticNormalReference,
+    NormalMixtureReference,
+    RelaxedBernoulliReference,
+)
 from suite.registry.edges import EMPTY_BATCH_RESHAPE, Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import Family
 from suite.registry.known import Known, Severity
@@ -56,7 +64,7 @@ ENTRIES: list[Family] = [
     Family("MixtureSameFamily", D.MixtureSameFamily,
            M.params(weights=lambda rng, n: P.simplex(rng, n, 3), loc=M.vector(lambda r, m: P.real(r, m, 100.0), 3),
                    scale=M.vector(M.positive(1e-2, 1e2), 3)),
-           lambda p: R.NormalMixtureReference(p["weights"], p["loc"], p["scale"]),
+           lambda p: NormalMixtureReference(p["weights"], p["loc"], p["scale"]),
            "logsumexp of log(weights) + scipy.stats.norm(loc, scale).logpdf",
            build=lambda weights, loc, scale, validate_args=None: D.MixtureSameFamily(
                D.Categorical(probs=weights, validate_args=validate_args),
@@ -142,7 +150,7 @@ ENTRIES: list[Family] = [
            )),
     Family("Kumaraswamy", D.Kumaraswamy,
            M.params(concentration1=M.positive(0.2, 50.0), concentration0=M.positive(0.2, 50.0)),
-           lambda p: R.KumaraswamyReference(p["concentration1"], p["concentration0"]),
+           lambda p: KumaraswamyReference(p["concentration1"], p["concentration0"]),
            "closed forms from scipy.special (scipy.stats has no Kumaraswamy)",
            invalid=({"concentration1": -1.0},),
            known=(
@@ -180,7 +188,7 @@ ENTRIES: list[Family] = [
            )),
     Family("ContinuousBernoulli", D.ContinuousBernoulli,
            M.params(probs=lambda rng, n: P.probability(rng, n, 1e-3)),
-           lambda p: R.ContinuousBernoulliReference(p["probs"]),
+           lambda p: ContinuousBernoulliReference(p["probs"]),
            "numerical integration (scipy.integrate.quad_vec) of p^x (1-p)^(1-x)",
            invalid=({"probs": 1.5},),
            known=(
@@ -241,7 +249,7 @@ ENTRIES: list[Family] = [
            edges=Edges(logits_log_prob=L.continuous_bernoulli)),
     Family("LogisticNormal", D.LogisticNormal,
            M.params(loc=M.vector(lambda r, m: P.real(r, m, 3.0), 3), scale=M.vector(M.positive(0.1, 3.0), 3)),
-           lambda p: R.LogisticNormalReference(p["loc"], p["scale"]),
+           lambda p: LogisticNormalReference(p["loc"], p["scale"]),
            "scipy.stats.norm on log(x_i / (1 - cumsum(x)_i)) + log(K-1-i), with its Jacobian",
            invalid=({"scale": -1.0},),
            known=(
@@ -278,7 +286,7 @@ ENTRIES: list[Family] = [
            marginals=marginals.logistic_normal),
     Family("RelaxedBernoulli", D.RelaxedBernoulli,
            M.params(temperature=M.positive(0.1, 10.0), probs=lambda rng, n: P.probability(rng, n, 1e-3)),
-           lambda p: R.RelaxedBernoulliReference(p["temperature"], p["probs"]),
+           lambda p: RelaxedBernoulliReference(p["temperature"], p["probs"]),
            "scipy.stats.logistic(logit(probs)/temperature, 1/temperature) on logit(x)",
            invalid=({"probs": 1.5}, {"temperature": -1.0}),
            known=(
@@ -314,7 +322,7 @@ ENTRIES: list[Family] = [
            # One temperature per batch: torch fails on a batch of temperatures (see FINDINGS.md).
            lambda rng, n: {"temperature": np.asarray(P.log_uniform(rng, 1, 0.3, 10.0, edges=False)[0]),
                            "probs": P.simplex(rng, n, 4)},
-           lambda p: R.ConcreteReference(p["temperature"], p["probs"]),
+           lambda p: ConcreteReference(p["temperature"], p["probs"]),
            "the Concrete density (Maddison et al. 2017) from scipy.special",
            invalid=({"probs": [-0.1, 0.4, 0.4, 0.3]}, {"temperature": -1.0}),
            known=(

@@ -9,8 +9,8 @@ from scipy import stats
 from suite.registry import makers as M
 from suite.registry import marginals, scores
 from suite.registry import params as P
-from suite.registry import references as R
 from suite.registry import regions as G
+from suite.registry.built_references import LKJ2Reference
 from suite.registry.edges import EMPTY_BATCH_RESHAPE, both, coord_in, method_is
 from suite.registry.family import CONDITIONAL, MARGINAL, NAN, REPLAY, Family, Unsupported
 from suite.registry.known import Known, Severity
@@ -161,7 +161,7 @@ ENTRIES: list[Family] = [
     Family("LKJCholesky", D.LKJCholesky,
            # From 0.5: below it the tail quantiles of the correlation round to exactly +-1 in float64.
            lambda rng, n: {"dim": 2, "concentration": P.log_uniform(rng, n, 0.5, 100.0)},
-           lambda p: R.LKJ2Reference(p["concentration"]),
+           lambda p: LKJ2Reference(p["concentration"]),
            "scipy.stats.beta(eta, eta) for (L[1,0] + 1) / 2 at dim 2",
            invalid=({"concentration": -1.0},),
            known=(
