@@ -51,10 +51,10 @@ def measure(family: Family, check: str, dtype: torch.dtype, seed: int = 0) -> Ch
 def all_known() -> list[tuple[str, Known]]:
     """(subject, Known) for every known deviation the registry declares: the families' (in their entries, the
     execution modes' included) and those of the transforms, constraints and KL pairs."""
-    from suite.registry import constraints, kl_known, transforms
+    from suite.registry import constraints, kl_known, transforms_known
 
     found = [(family.name, known) for family in FAMILIES for known in family.known]
-    for module, kind in ((transforms, "transform"), (constraints, "constraint"), (kl_known, "KL")):
+    for module, kind in ((transforms_known, "transform"), (constraints, "constraint"), (kl_known, "KL")):
         found += [(f"{kind} {name}", known) for name, entries in module.KNOWN.items() for known in entries]
     return found
 
