@@ -21,7 +21,6 @@ from suite.checks import modes as M
 from suite.cli.modes import collect, collect_family, judged, recompile_result
 from suite.conformance import expect
 from suite.registry.families import FAMILIES, REGISTRY
-from suite.registry.modes import known_for
 from suite.report import modes as report
 from suite.verdict import judge
 
@@ -53,27 +52,27 @@ COMPILE_CASES = (_method_cases([f for f in FAMILIES if f.compile_representative]
 @pytest.mark.parametrize("family,method,label,mode,validate", CHEAP_CASES)
 def test_vmap_and_validation_agree_with_eager(family, method, label, mode, validate):
     result = _results(family, mode, validate, "float64")[method]
-    expect(judge(result, known_for(family, method, label, "float64")))
+    expect(judge(result, REGISTRY[family].known_for(method, "float64", mode=label)))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family,method,label,mode,validate", CHEAP_CASES)
 def test_vmap_and_validation_agree_with_eager_float32(family, method, label, mode, validate):
     result = _results(family, mode, validate, "float32")[method]
-    expect(judge(result, known_for(family, method, label, "float32")))
+    expect(judge(result, REGISTRY[family].known_for(method, "float32", mode=label)))
 
 
 @pytest.mark.parametrize("family,method,label,mode,validate", COMPILE_CASES)
 def test_compiled_methods_agree_with_eager(family, method, label, mode, validate):
     result = _results(family, mode, validate, "float64")[method]
-    expect(judge(result, known_for(family, method, label, "float64")))
+    expect(judge(result, REGISTRY[family].known_for(method, "float64", mode=label)))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", [f.name for f in FAMILIES])
 def test_inductor_agrees_with_eager(family):
     for method, result in _results(family, M.COMPILE, False, "float64", "inductor").items():
-        expect(judge(result, known_for(family, method, "compile", "float64")))
+        expect(judge(result, REGISTRY[family].known_for(method, "float64", mode="compile")))
 
 
 EVERY_FAMILY = [pytest.param(f.name, id=f.name) for f in FAMILIES]
@@ -83,13 +82,13 @@ SLOW_FAMILIES = [pytest.param(f.name, id=f.name, marks=pytest.mark.slow) for f i
 @pytest.mark.parametrize("family", EVERY_FAMILY)
 def test_invalid_input_under_vmap_raises_as_in_eager(family):
     for check, result in M.check_invalid(REGISTRY[family], M.VMAP).items():
-        expect(judge(result, known_for(family, check, "vmap+validate", "float64")))
+        expect(judge(result, REGISTRY[family].known_for(check, "float64", mode="vmap+validate")))
 
 
 @pytest.mark.parametrize("family", SLOW_FAMILIES)
 def test_invalid_input_under_compile_raises_as_in_eager(family):
     for check, result in M.check_invalid(REGISTRY[family], M.COMPILE).items():
-        expect(judge(result, known_for(family, check, "compile+validate", "float64")))
+        expect(judge(result, REGISTRY[family].known_for(check, "float64", mode="compile+validate")))
 
 
 @pytest.mark.parametrize("family", SLOW_FAMILIES)
@@ -97,13 +96,13 @@ def test_a_new_batch_size_compiles_once_more_and_agrees(family):
     fam = REGISTRY[family]
     batches = [M.make_inputs(fam, n) for n in (M.N_SETS, M.N_SETS + 1, M.N_SETS + 2)]
     rec = C.recompiles(batches, M.methods_of(fam))
-    expect(judge(recompile_result(fam, rec, "float64"), known_for(family, "batch_size", "compile", "float64")))
+    expect(judge(recompile_result(fam, rec, "float64"), fam.known_for("batch_size", "float64", mode="compile")))
 
 
 @pytest.mark.slow
 def test_compiling_leaves_the_global_validation_default_alone():
     result = M.validation_default_after_compile(REGISTRY["Normal"])
-    expect(judge(result, known_for("Normal", "global_validation", "compile")))
+    expect(judge(result, REGISTRY["Normal"].known_for("global_validation", mode="compile")))
 
 
 @pytest.mark.slow

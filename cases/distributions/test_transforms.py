@@ -10,7 +10,8 @@ from suite.checks.transforms import CHECKS
 from suite.conformance import expect
 from suite.registry.families import dtype_name
 from suite.registry.known import matching
-from suite.registry.transforms import TRANSFORM_CASES, known_for, uncovered_transforms
+from suite.registry.transforms import TRANSFORM_CASES, uncovered_transforms
+from suite.registry.transforms_known import known_for
 from suite.verdict import judge
 
 # Values are checked in both dtypes; the declared structure and the cache once, in float64.

@@ -23,7 +23,6 @@ from suite.checks import modes as M
 from suite.checks.result import CheckResult, failed
 from suite.cli import command_prog
 from suite.registry.families import DTYPES, FAMILIES, REGISTRY, Family, dtype_name
-from suite.registry.modes import known_for
 from suite.verdict import FAIL, PASS, XFAIL, judge
 
 DEFAULT_OUT = "reports/MODES.md"
@@ -47,7 +46,7 @@ class Cell:
 
 
 def judged(family: str, result: CheckResult, mode: str, dtype: str) -> Cell:
-    verdict = judge(result, known_for(family, result.check, mode, dtype))
+    verdict = judge(result, REGISTRY[family].known_for(result.check, dtype, mode=mode))
     if verdict.status == PASS:
         text = result.message if result.message.startswith("same error") else "ok"
         return Cell(family, result.check, mode, "ok", text, PASS)

@@ -13,7 +13,14 @@ from collections.abc import Mapping
 import numpy as np
 import torch.distributions as D
 
-from suite.registry.entries import composite, continuous, discrete, multivariate
+from suite.registry.entries import (
+    composite,
+    discrete,
+    gamma_derived,
+    location_scale,
+    multivariate,
+    tails_and_bounded,
+)
 from suite.registry.family import (  # noqa: F401 - the registry's public names
     DEFAULT_TOLERANCE,
     DEVICES,
@@ -30,7 +37,8 @@ from suite.registry.family import (  # noqa: F401 - the registry's public names
     to_tensor,
 )
 
-FAMILIES: list[Family] = [*continuous.ENTRIES, *discrete.ENTRIES, *multivariate.ENTRIES, *composite.ENTRIES]
+FAMILIES: list[Family] = [*location_scale.ENTRIES, *gamma_derived.ENTRIES, *tails_and_bounded.ENTRIES,
+                          *discrete.ENTRIES, *multivariate.ENTRIES, *composite.ENTRIES]
 FAMILIES = [family for family in FAMILIES if family.torch_cls is not None]  # older torch lacks some
 REGISTRY: dict[str, Family] = {family.name: family for family in FAMILIES}
 

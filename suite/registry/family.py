@@ -13,7 +13,7 @@ from torch.distributions import Distribution
 
 from suite.registry import references as R
 from suite.registry.edges import Edges
-from suite.registry.known import Known, matching, pin_rows
+from suite.registry.known import EAGER, Known, matching, pin_rows
 
 ParamDict = dict[str, "np.ndarray | int"]
 NAN = float("nan")
@@ -79,7 +79,8 @@ class Family:
     build: Callable[..., D.Distribution] | None = None
     invalid: tuple[Mapping[str, float], ...] = ()
     tolerance: Mapping[torch.dtype, Tolerance] = field(default_factory=lambda: DEFAULT_TOLERANCE)
-    # Where torch disagrees with the reference: strict xfails scoped to their regions, and FINDINGS.md rows.
+    # Where torch disagrees with the reference, and where an execution mode (suite.registry.modes) disagrees
+    # with eager: strict xfails scoped to their regions, and FINDINGS.md rows.
     known: tuple[Known, ...] = ()
     implicit_reparam: bool = False
     # Constraints of the tensors `build` takes, for composite families whose arg_constraints are empty.
@@ -166,8 +167,9 @@ class Family:
         return self.from_tensors({k: to_tensor(v, dtype, device) for k, v in params.items()}, validate_args)
 
     def known_for(self, check: str, dtype: torch.dtype | str = "float64", device: str | torch.device = "cpu",
-                  mode: str = "eager") -> tuple[Known, ...]:
-        """The known deviations that apply to one check of this family."""
+                  mode: str = EAGER) -> tuple[Known, ...]:
+        """The known deviations that apply to one check of this family: in eager against the reference, or
+        with `mode` an execution mode ("vmap", "compile+validate", ...) against eager."""
         return matching(self.known, check, dtype_name(dtype), torch.device(device).type, mode)
 
 

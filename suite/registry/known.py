@@ -2,7 +2,9 @@
 
 A `Known` names the check it concerns (an fnmatch pattern: "icdf", "rsample.*", "kl"), the dtype, device
 and mode where it applies, and the region of the check's elements (parameter sets and points) where it
-occurs. `suite.verdict.judge` turns a check's result and the Known entries that apply into the one verdict:
+occurs. The mode is EAGER (the default) for the checks against a reference, an execution mode ("vmap*",
+"compile", ...) for the checks of that mode against eager (suite.registry.modes): neither kind applies to
+the other's checks. `suite.verdict.judge` turns a check's result and the Known entries that apply into the one verdict:
 errors outside every region fail the run; a region where the deviation no longer occurs fails it too on
 the torch release it was measured on (a strict xfail). `suite.report.findings` writes them to FINDINGS.md.
 """
@@ -21,6 +23,7 @@ import torch
 # releases they are expected failures that may pass (torch may have fixed or changed them).
 DEVIATIONS_MEASURED_ON = "2.13"
 DEVIATIONS_STRICT = torch.__version__.startswith(DEVIATIONS_MEASURED_ON + ".")
+EAGER = "eager"
 
 
 class Severity(enum.IntEnum):
@@ -51,13 +54,13 @@ class Known:
     severity: Severity
     dtype: str = "*"
     device: str = "*"
-    mode: str = "*"
+    mode: str = EAGER
     region: Region | None = None
     where: str = "every parameter set"
     points: Mapping[str, Sequence] | None = None
     upstream: str = ""
 
-    def applies(self, check: str, dtype: str = "float64", device: str = "cpu", mode: str = "eager") -> bool:
+    def applies(self, check: str, dtype: str = "float64", device: str = "cpu", mode: str = EAGER) -> bool:
         return (any(fnmatchcase(check, pattern) for pattern in self.checks) and fnmatchcase(dtype, self.dtype)
                 and fnmatchcase(device, self.device) and fnmatchcase(mode, self.mode))
 
@@ -74,7 +77,7 @@ class Known:
 
 
 def matching(known: Iterable[Known], check: str, dtype: str = "float64", device: str = "cpu",
-             mode: str = "eager") -> tuple[Known, ...]:
+             mode: str = EAGER) -> tuple[Known, ...]:
     return tuple(k for k in known if k.applies(check, dtype, device, mode))
 
 

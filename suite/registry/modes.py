@@ -1,27 +1,34 @@
-"""Known differences between eager and the execution modes (torch.compile, torch.func.vmap, validation),
-per family: findings, measured on torch 2.13 CPU in float64 and float32 (`python -m suite modes`).
+"""Known differences between eager and the execution modes (torch.compile, torch.func.vmap, validation): the
+kinds of difference, as makers of the `Known` a family's entry lists. Measured on torch 2.13 CPU in float64
+and float32 (`python -m suite modes`).
 
 Modes: "compile" (aot_eager, validation off), "compile+validate" (validation on: invalid input),
 "vmap" (validation off), "vmap+validate" (validation on), "validation" (eager, validation on against off).
 Checks: a method's name, or "invalid_params" / "invalid_value" (NaN points to log_prob).
+A Known's mode is an fnmatch pattern: BOTH_VMAP covers vmap with validation off and on.
 """
 
 from __future__ import annotations
 
-from suite.registry.known import Known, Severity, matching
+from collections.abc import Callable
+from fnmatch import fnmatchcase
 
+from suite.registry.known import Known, Severity
+
+EXECUTION_MODES = ("compile", "compile+validate", "vmap", "vmap+validate", "validation")
+BOTH_VMAP = "vmap*"
+VMAP_VALIDATE = "vmap+validate"
 VMAP_VALIDATE_UPSTREAM = "pytorch#92033"
 
-
-KNOWN: dict[str, tuple[Known, ...]] = {}
-
-
-def known_for(family: str, check: str, mode: str, dtype: str = "float64", device: str = "cpu") -> tuple[Known, ...]:
-    """The known differences of `family` that apply to this check, mode, dtype and device."""
-    return matching(KNOWN.get(family, ()), check, dtype, device, mode)
+KnownMaker = Callable[[str, str], Known]
 
 
-def _known(what: str, severity: Severity = Severity.RAISES, upstream: str = ""):
+def in_execution_mode(known: Known) -> bool:
+    """Whether `known` is a difference of an execution mode (not of eager, nor of an expanded instance)."""
+    return any(fnmatchcase(mode, known.mode) for mode in EXECUTION_MODES)
+
+
+def _known(what: str, severity: Severity = Severity.RAISES, upstream: str = "") -> KnownMaker:
     def make(check: str, mode: str) -> Known:
         return Known(check=check, mode=mode, severity=severity, what=what, upstream=upstream)
     return make
@@ -50,59 +57,13 @@ INVALID_DATA_DEPENDENT = _known(
     "invalid input under vmap with validation on raises RuntimeError (data-dependent control flow in the "
     "constraint check) instead of eager's ValueError", upstream=VMAP_VALIDATE_UPSTREAM)
 
-BOTH_VMAP = "vmap*"
-# family -> (maker, check pattern, mode pattern); measured by `python -m suite modes` on torch 2.13 CPU.
-_TABLE: dict[str, list[tuple]] = {
-    "Normal": [(INPLACE_RANDOMNESS, "rsample", BOTH_VMAP)],
-    "Cauchy": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "Laplace": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "HalfNormal": [(INPLACE_RANDOMNESS, "rsample", BOTH_VMAP)],
-    "HalfCauchy": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "Exponential": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "StudentT": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "Pareto": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "Weibull": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "LogNormal": [(INPLACE_RANDOMNESS, "rsample", BOTH_VMAP)],
-    "LowRankMultivariateNormal": [(INPLACE_RANDOMNESS, "*sample", BOTH_VMAP)],
-    "Independent": [(INPLACE_RANDOMNESS, "rsample", BOTH_VMAP)],
-    "TransformedDistribution": [(INPLACE_RANDOMNESS, "rsample", BOTH_VMAP)],
-    "LogisticNormal": [(INPLACE_RANDOMNESS, "rsample", BOTH_VMAP)],
-    "Geometric": [(INPLACE_RANDOMNESS, "sample", "vmap"), (DYNAMIC_SHAPE, "log_prob", "vmap"),
-                  (VALIDATION_DATA_DEPENDENT, "log_prob", "vmap+validate"),
-                  (VALIDATION_DATA_DEPENDENT, "entropy", "vmap+validate"),
-                  (VALIDATION_DATA_DEPENDENT, "sample", "vmap+validate")],
-    "MultivariateNormal": [(INPLACE_RANDOMNESS, "*sample", "vmap"),
-                           (VALIDATION_DATA_DEPENDENT, "log_prob", "vmap+validate"),
-                           (VALIDATION_DATA_DEPENDENT, "entropy", "vmap+validate"),
-                           (VALIDATION_DATA_DEPENDENT, "*sample", "vmap+validate")],
-    "Beta": [(AUTOGRAD_FUNCTION, "*sample", BOTH_VMAP)],
-    "Dirichlet": [(AUTOGRAD_FUNCTION, "*sample", BOTH_VMAP)],
-    "LKJCholesky": [(AUTOGRAD_FUNCTION, "sample", BOTH_VMAP)],
-    "VonMises": [(DATA_DEPENDENT, "sample", BOTH_VMAP)],
-    "Wishart": [(DATA_DEPENDENT, "log_prob", BOTH_VMAP), (DATA_DEPENDENT, "entropy", BOTH_VMAP),
-                (DATA_DEPENDENT, "*sample", BOTH_VMAP)],
-    "ContinuousBernoulli": [(DATA_DEPENDENT, check, BOTH_VMAP)
-                            for check in ("log_prob", "cdf", "icdf", "entropy", "rsample", "sample")],
-    "Multinomial": [(DYNAMIC_SHAPE, "log_prob", BOTH_VMAP), (SCATTER_ADD, "sample", BOTH_VMAP)],
-}
-_INVALID_ITEM = {
-    "invalid_*": ("Normal", "Cauchy", "Laplace", "Gumbel", "HalfNormal", "HalfCauchy", "Exponential", "Gamma",
-                  "Chi2", "StudentT", "FisherSnedecor", "InverseGamma", "Pareto", "Weibull", "Uniform",
-                  "LogNormal", "GeneralizedPareto", "VonMises", "Bernoulli", "Binomial", "NegativeBinomial",
-                  "Poisson", "TransformedDistribution", "Kumaraswamy", "RelaxedBernoulli"),
-    "invalid_value": ("Beta", "Categorical", "MixtureSameFamily", "LKJCholesky"),
-}
-for _check, _families in _INVALID_ITEM.items():
-    for _family in _families:
-        _TABLE.setdefault(_family, []).append((INVALID_ITEM, _check, "vmap+validate"))
-for _family in ("Geometric", "MultivariateNormal", "Wishart", "ContinuousBernoulli"):
-    _TABLE[_family].append((INVALID_DATA_DEPENDENT, "invalid_*", "vmap+validate"))
+# The invalid-input differences most entries share: every invalid input, or only an invalid value.
+INVALID_INPUT_ITEM = INVALID_ITEM("invalid_*", VMAP_VALIDATE)
+INVALID_VALUE_ITEM = INVALID_ITEM("invalid_value", VMAP_VALIDATE)
+INVALID_INPUT_DATA_DEPENDENT = INVALID_DATA_DEPENDENT("invalid_*", VMAP_VALIDATE)
 
 GLOBAL_VALIDATION_OFF = Known(
     check="global_validation", mode="compile", severity=Severity.WRONG_FLOAT64, upstream="pytorch#194548",
     what="the first torch.compile in a process sets Distribution's global validation default to False for good "
          "(torch/_dynamo/eval_frame.py TorchPatcher.patch): eager distributions built afterwards without "
          "validate_args accept invalid parameters silently")
-_TABLE.setdefault("Normal", []).append((lambda check, mode: GLOBAL_VALIDATION_OFF, "global_validation", "compile"))
-
-KNOWN.update({family: tuple(make(check, mode) for make, check, mode in rows) for family, rows in _TABLE.items()})

@@ -13,7 +13,7 @@ import torch
 from suite.checks.result import CheckResult
 from suite.checks.values import VALUE_METHODS, check_invalid_params, check_method, check_support
 from suite.registry.families import DTYPES, FAMILIES, REGISTRY, Family
-from suite.registry.known import Known
+from suite.registry.known import EAGER, Known
 from suite.state import derive_seed
 
 N_PARAMETER_SETS = 1000
@@ -49,13 +49,12 @@ def measure(family: Family, check: str, dtype: torch.dtype, seed: int = 0) -> Ch
 
 
 def all_known() -> list[tuple[str, Known]]:
-    """(subject, Known) for every known deviation the registry declares: the families' (in their entries and, for
-    the execution modes, in suite.registry.modes) and those of the transforms, constraints and KL pairs."""
-    from suite.registry import constraints, kl_known, modes, transforms
+    """(subject, Known) for every known deviation the registry declares: the families' (in their entries, the
+    execution modes' included) and those of the transforms, constraints and KL pairs."""
+    from suite.registry import constraints, kl_known, transforms_known
 
     found = [(family.name, known) for family in FAMILIES for known in family.known]
-    found += [(name, known) for name, entries in modes.KNOWN.items() for known in entries]
-    for module, kind in ((transforms, "transform"), (constraints, "constraint"), (kl_known, "KL")):
+    for module, kind in ((transforms_known, "transform"), (constraints, "constraint"), (kl_known, "KL")):
         found += [(f"{kind} {name}", known) for name, entries in module.KNOWN.items() for known in entries]
     return found
 
@@ -74,7 +73,7 @@ def _cell(value) -> str:
 
 def _measured(subject: str, known: Known) -> tuple[str, str]:
     """(torch, reference) at the worst element, for the value checks; blanks for the others."""
-    if known.checks[0] not in MEASURED or subject not in REGISTRY or known.mode != "*":
+    if known.checks[0] not in MEASURED or subject not in REGISTRY or known.mode != EAGER:
         return "", ""
     dtype = "float64" if known.dtype in ("*", "float64") else known.dtype
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -99,7 +98,7 @@ def render(measured: bool = True) -> str:
             if known.severity is not severity:
                 continue
             got, want = _measured(subject, known) if measured else ("", "")
-            dtype = known.dtype if known.mode == "*" else f"{known.dtype} ({known.mode})"
+            dtype = known.dtype if known.mode == EAGER else f"{known.dtype} ({known.mode})"
             cells = [subject, ", ".join(known.checks), dtype, known.where, known.what.replace("|", "\\|"), got, want,
                      known.upstream]
             lines.append("| " + " | ".join(cells) + " |\n")

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from suite.checks.modes import MODE_METHODS
+from suite.registry.families import FAMILIES
+from suite.registry.modes import in_execution_mode
 
 if TYPE_CHECKING:
     from suite.cli.modes import Cell
@@ -117,7 +119,7 @@ def summary(cells: list[Cell]) -> list[str]:
                          f"{c.family}.log_prob with validate_args=False): {_short(c.text, 300)}")
     failing = [c for c in cells if c.verdict == "fail"]
     known = [c for c in cells if c.verdict == "xfail"]
-    lines.append(f"- Verdicts: {len(failing)} unexplained differences, {len(known)} known (suite/registry/modes.py).")
+    lines.append(f"- Verdicts: {len(failing)} unexplained differences, {len(known)} known (registry entries).")
     return lines
 
 
@@ -156,12 +158,12 @@ def stale(table: dict[tuple[str, str], dict[str, str]], cells: list[Cell]) -> li
 
 
 def findings() -> list[str]:
-    """The pinned differences (suite/registry/modes.py), one bullet per kind with where it occurs."""
-    from suite.registry.modes import KNOWN
+    """The pinned differences (the entries' Known of an execution mode), one bullet per kind with where it
+    occurs."""
     grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for family, entries in KNOWN.items():
-        for known in entries:
-            grouped[(known.what, known.upstream)].append(f"{family}.{known.check} [{known.mode}]")
+    for family in FAMILIES:
+        for known in filter(in_execution_mode, family.known):
+            grouped[(known.what, known.upstream)].append(f"{family.name}.{known.check} [{known.mode}]")
     lines = []
     for (what, upstream), where in grouped.items():
         ref = f" Upstream: {upstream}." if upstream else ""
@@ -184,7 +186,7 @@ def render(cells: list[Cell], dtype: str, backend: str) -> str:
              "recompiles: graphs compiled at batch sizes 6, 7, 8 in turn (automatic dynamic shapes). Invalid "
              "input with validation on: the error the mode raises against eager's.", "",
              *_markdown(*family_grid(cells)), "",
-             "## Findings pinned in suite/registry/modes.py", "",
+             "## Findings pinned in the registry entries", "",
              "Each is a strict xfail in the cases (cases/distributions/test_modes.py) on the torch release it was "
              "measured on; check names with `*` are patterns, modes `vmap*` cover validation off and on.", "",
              *findings(), ""]

@@ -12,9 +12,25 @@ from suite.registry import marginals, scores
 from suite.registry import params as P
 from suite.registry import references as R
 from suite.registry import regions as G
+from suite.registry.built_references import (
+    ConcreteReference,
+    ContinuousBernoulliReference,
+    KumaraswamyReference,
+    LogisticNormalReference,
+    NormalMixtureReference,
+    RelaxedBernoulliReference,
+)
 from suite.registry.edges import EMPTY_BATCH_RESHAPE, Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import Family
 from suite.registry.known import Known, Severity
+from suite.registry.modes import (
+    BOTH_VMAP,
+    DATA_DEPENDENT,
+    INPLACE_RANDOMNESS,
+    INVALID_INPUT_DATA_DEPENDENT,
+    INVALID_INPUT_ITEM,
+    INVALID_VALUE_ITEM,
+)
 
 _LOGISTIC_NORMAL_TAIL = {"loc": [[0.09481684, 0.14819609, -2.96981311]], "scale": [[1.03412862, 2.95813541, 3.0]]}
 
@@ -43,11 +59,12 @@ ENTRIES: list[Family] = [
                      where='log_prob', upstream='pytorch#194548'),
                Known("parameter_shapes", "Normal(loc, scale) with shapes that do not broadcast raises RuntimeError "
                      "from torch.broadcast_tensors, not ValueError, even with validate_args=True", Severity.CONVENTION),
+               INPLACE_RANDOMNESS("rsample", BOTH_VMAP),
            )),
     Family("MixtureSameFamily", D.MixtureSameFamily,
            M.params(weights=lambda rng, n: P.simplex(rng, n, 3), loc=M.vector(lambda r, m: P.real(r, m, 100.0), 3),
                    scale=M.vector(M.positive(1e-2, 1e2), 3)),
-           lambda p: R.NormalMixtureReference(p["weights"], p["loc"], p["scale"]),
+           lambda p: NormalMixtureReference(p["weights"], p["loc"], p["scale"]),
            "logsumexp of log(weights) + scipy.stats.norm(loc, scale).logpdf",
            build=lambda weights, loc, scale, validate_args=None: D.MixtureSameFamily(
                D.Categorical(probs=weights, validate_args=validate_args),
@@ -74,6 +91,7 @@ ENTRIES: list[Family] = [
                      points={"weights": [[0.3752502, 0.6247498 - 2e-12, 2e-12]],
                              "loc": [[0.26983784, 78.91332675, 87.32201811]],
                              "scale": [[0.36867137, 0.05540535, 100.0]]}),
+               INVALID_VALUE_ITEM,
            )),
     Family("TransformedDistribution", D.TransformedDistribution,
            M.params(loc=lambda rng, n: P.real(rng, n, 5.0), scale=M.positive(1e-2, 3.0),
@@ -127,10 +145,12 @@ ENTRIES: list[Family] = [
                      region=lambda c: c['factor'] * np.exp(c['loc'] - 4.8 * c['scale']) < 1.2e-7 * np.abs(c['shift']),
                      where='lower quantiles: factor*exp(loc - 4.8 scale) below the float32 resolution of shift',
                      points={'loc': [0.0], 'scale': [3.0], 'shift': [5.0], 'factor': [0.01]}),
+               INPLACE_RANDOMNESS("rsample", BOTH_VMAP),
+               INVALID_INPUT_ITEM,
            )),
     Family("Kumaraswamy", D.Kumaraswamy,
            M.params(concentration1=M.positive(0.2, 50.0), concentration0=M.positive(0.2, 50.0)),
-           lambda p: R.KumaraswamyReference(p["concentration1"], p["concentration0"]),
+           lambda p: KumaraswamyReference(p["concentration1"], p["concentration0"]),
            "closed forms from scipy.special (scipy.stats has no Kumaraswamy)",
            invalid=({"concentration1": -1.0},),
            known=(
@@ -164,10 +184,11 @@ ENTRIES: list[Family] = [
                      region=both(method_is('log_prob'), coord_in('outside_set', 0.0, 1.0)),
                      where="log_prob; outside point sets [0.0, 1.0] of the reference's outside()",
                      upstream='pytorch#14672'),
+               INVALID_INPUT_ITEM,
            )),
     Family("ContinuousBernoulli", D.ContinuousBernoulli,
            M.params(probs=lambda rng, n: P.probability(rng, n, 1e-3)),
-           lambda p: R.ContinuousBernoulliReference(p["probs"]),
+           lambda p: ContinuousBernoulliReference(p["probs"]),
            "numerical integration (scipy.integrate.quad_vec) of p^x (1-p)^(1-x)",
            invalid=({"probs": 1.5},),
            known=(
@@ -220,12 +241,15 @@ ENTRIES: list[Family] = [
                      # which sets show it depends on their SIMD lane: 80 sets just outside the Taylor window
                      where="|probs - 0.5| <= 2e-3", points={"probs": [*np.linspace(0.4985, 0.49899, 40),
                                                                       *np.linspace(0.50101, 0.5015, 40)]}),
+               *(DATA_DEPENDENT(check, BOTH_VMAP)
+                 for check in ("log_prob", "cdf", "icdf", "entropy", "rsample", "sample")),
+               INVALID_INPUT_DATA_DEPENDENT,
            ),
            marginals=marginals.continuous_bernoulli,
            edges=Edges(logits_log_prob=L.continuous_bernoulli)),
     Family("LogisticNormal", D.LogisticNormal,
            M.params(loc=M.vector(lambda r, m: P.real(r, m, 3.0), 3), scale=M.vector(M.positive(0.1, 3.0), 3)),
-           lambda p: R.LogisticNormalReference(p["loc"], p["scale"]),
+           lambda p: LogisticNormalReference(p["loc"], p["scale"]),
            "scipy.stats.norm on log(x_i / (1 - cumsum(x)_i)) + log(K-1-i), with its Jacobian",
            invalid=({"scale": -1.0},),
            known=(
@@ -257,11 +281,12 @@ ENTRIES: list[Family] = [
                                    'raises RuntimeError: cannot reshape tensor o',
                      Severity.RAISES, dtype='*', region=method_is('log_prob'),
                      where='log_prob', upstream='pytorch#194548'),
+               INPLACE_RANDOMNESS("rsample", BOTH_VMAP),
            ),
            marginals=marginals.logistic_normal),
     Family("RelaxedBernoulli", D.RelaxedBernoulli,
            M.params(temperature=M.positive(0.1, 10.0), probs=lambda rng, n: P.probability(rng, n, 1e-3)),
-           lambda p: R.RelaxedBernoulliReference(p["temperature"], p["probs"]),
+           lambda p: RelaxedBernoulliReference(p["temperature"], p["probs"]),
            "scipy.stats.logistic(logit(probs)/temperature, 1/temperature) on logit(x)",
            invalid=({"probs": 1.5}, {"temperature": -1.0}),
            known=(
@@ -290,13 +315,14 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='float32',
                      region=both(method_is('log_prob'), coord_between('logit', 100.0, magnitude=True)),
                      where='log_prob; |logits| >= 100', upstream=''),
+               INVALID_INPUT_ITEM,
            ),
            edges=Edges(logits_log_prob=L.relaxed_bernoulli)),
     Family("RelaxedOneHotCategorical", D.RelaxedOneHotCategorical,
            # One temperature per batch: torch fails on a batch of temperatures (see FINDINGS.md).
            lambda rng, n: {"temperature": np.asarray(P.log_uniform(rng, 1, 0.3, 10.0, edges=False)[0]),
                            "probs": P.simplex(rng, n, 4)},
-           lambda p: R.ConcreteReference(p["temperature"], p["probs"]),
+           lambda p: ConcreteReference(p["temperature"], p["probs"]),
            "the Concrete density (Maddison et al. 2017) from scipy.special",
            invalid=({"probs": [-0.1, 0.4, 0.4, 0.3]}, {"temperature": -1.0}),
            known=(

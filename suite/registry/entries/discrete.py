@@ -15,6 +15,17 @@ from suite.registry import regions as G
 from suite.registry.edges import EMPTY_BATCH_RESHAPE, Edges, both, coord_between, coord_in, method_is
 from suite.registry.family import NAN, Family, Unsupported
 from suite.registry.known import Known, Severity
+from suite.registry.modes import (
+    BOTH_VMAP,
+    DYNAMIC_SHAPE,
+    INPLACE_RANDOMNESS,
+    INVALID_INPUT_DATA_DEPENDENT,
+    INVALID_INPUT_ITEM,
+    INVALID_VALUE_ITEM,
+    SCATTER_ADD,
+    VALIDATION_DATA_DEPENDENT,
+    VMAP_VALIDATE,
+)
 
 # OneHotCategoricalStraightThrough is OneHotCategorical with a straight-through rsample: the same findings.
 _ONE_HOT_KNOWN = (
@@ -73,6 +84,7 @@ ENTRIES: list[Family] = [
                      region=both(method_is('log_prob'), coord_between('logit', np.inf, magnitude=True)),
                      where='log_prob; infinite logits',
                      upstream='pytorch#135359 (binary_cross_entropy_with_logits is NaN at infinite logits)'),
+               INVALID_INPUT_ITEM,
            ),
            edges=Edges(logits_log_prob=L.bernoulli)),
     Family("Binomial", D.Binomial,
@@ -111,6 +123,7 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='*',
                      region=both(method_is('log_prob'), coord_between('logit', np.inf, magnitude=True)),
                      where='log_prob; infinite logits', upstream=''),
+               INVALID_INPUT_ITEM,
            ),
            score=scores.binomial,
            edges=Edges(logits_log_prob=L.binomial)),
@@ -151,6 +164,10 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='float32',
                      region=both(method_is('entropy'), coord_between('logit', 100.0, magnitude=True)),
                      where='entropy; |logits| >= 100', upstream=''),
+               INPLACE_RANDOMNESS("sample", "vmap"),
+               DYNAMIC_SHAPE("log_prob", "vmap"),
+               *(VALIDATION_DATA_DEPENDENT(check, VMAP_VALIDATE) for check in ("log_prob", "entropy", "sample")),
+               INVALID_INPUT_DATA_DEPENDENT,
            ),
            edges=Edges(logits_log_prob=L.geometric)),
     Family("NegativeBinomial", D.NegativeBinomial,
@@ -186,6 +203,7 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='*',
                      region=both(method_is('log_prob'), coord_between('logit', np.inf, magnitude=True)),
                      where='log_prob; infinite logits', upstream=''),
+               INVALID_INPUT_ITEM,
            ),
            score=scores.negative_binomial,
            edges=Edges(logits_log_prob=L.negative_binomial)),
@@ -206,6 +224,7 @@ ENTRIES: list[Family] = [
                                      ' and does here)',
                      Severity.CONVENTION, dtype='*', region=both(method_is('log_prob'), coord_in('outside_set', 1.0)),
                      where="log_prob; outside point sets [1.0] of the reference's outside()", upstream='pytorch#14672'),
+               INVALID_INPUT_ITEM,
            ),
            score=scores.poisson),
     Family("Categorical", D.Categorical,
@@ -234,6 +253,7 @@ ENTRIES: list[Family] = [
                      Severity.NONFINITE, dtype='*', region=both(method_is('log_prob'), coord_in('boundary', 0.0, 1.0)),
                      where='log_prob; at probs = zero_category, probs = one_hot',
                      upstream='pytorch#186825 (the same clamp_probs)'),
+               INVALID_VALUE_ITEM,
            ),
            score=scores.categorical,
            edges=Edges(logits_log_prob=L.categorical)),
@@ -280,6 +300,8 @@ ENTRIES: list[Family] = [
                                          'under default dtype float64 it is 5.5343848: lgamma(total_count + 1) is '
                                          'taken of a tensor made in the default dtype',
                      Severity.WRONG_FLOAT64, dtype='float64', region=method_is('entropy'), where='entropy'),
+               DYNAMIC_SHAPE("log_prob", BOTH_VMAP),
+               SCATTER_ADD("sample", BOTH_VMAP),
            ),
            score=scores.one_hot,
            marginals=marginals.multinomial,

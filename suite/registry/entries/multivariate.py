@@ -9,11 +9,21 @@ from scipy import stats
 from suite.registry import makers as M
 from suite.registry import marginals, scores
 from suite.registry import params as P
-from suite.registry import references as R
 from suite.registry import regions as G
+from suite.registry.built_references import LKJ2Reference
 from suite.registry.edges import EMPTY_BATCH_RESHAPE, both, coord_in, method_is
 from suite.registry.family import CONDITIONAL, MARGINAL, NAN, REPLAY, Family, Unsupported
 from suite.registry.known import Known, Severity
+from suite.registry.modes import (
+    AUTOGRAD_FUNCTION,
+    BOTH_VMAP,
+    DATA_DEPENDENT,
+    INPLACE_RANDOMNESS,
+    INVALID_INPUT_DATA_DEPENDENT,
+    INVALID_VALUE_ITEM,
+    VALIDATION_DATA_DEPENDENT,
+    VMAP_VALIDATE,
+)
 
 _SYMMETRIC_SPLIT = ("forward mode splits d/d {p}[i,j] unevenly between entries (i,j) and (j,i) where reverse "
                     "mode symmetrises: raw entries differ by {err} normwise ({where}); symmetrised they agree")
@@ -49,6 +59,7 @@ ENTRIES: list[Family] = [
                      region=G.dirichlet_gradient_approximated, where="sum(concentration) x_i (1 - x_i) >= 0.75",
                      # about 20% of the draws here exceed 1e-3: 200 per check reach it at any seed
                      points={"concentration": [[0.1, 5.604286, 0.354231, 92.495708]]}),
+               AUTOGRAD_FUNCTION("*sample", BOTH_VMAP),
            )),
     Family("MultivariateNormal", D.MultivariateNormal,
            M.params(loc=M.vector(P.real, 3), covariance_matrix=M.spd_matrix(3)),
@@ -67,6 +78,9 @@ ENTRIES: list[Family] = [
                      "validate_args=True (event_shape is taken from loc); sample and log_prob then raise RuntimeError "
                      "'Expected size for first two dimensions of batch2 tensor to be: [3, 3] but got: [3, 2]'",
                      Severity.RAISES),
+               INPLACE_RANDOMNESS("*sample", "vmap"),
+               *(VALIDATION_DATA_DEPENDENT(check, VMAP_VALIDATE) for check in ("log_prob", "entropy", "*sample")),
+               INVALID_INPUT_DATA_DEPENDENT,
            ),
            heavy_fit=True,
            score=scores.mvn,
@@ -94,6 +108,7 @@ ENTRIES: list[Family] = [
                  points={"loc": [[0.0, 0.0, 0.0]], "cov_factor": [[[3.0, 1.0], [1.0, 3.0], [2.0, 2.0]]],
                          "cov_diag": [[3.62, 0.01, 1.42]]}),
                EMPTY_BATCH_RESHAPE,
+               INPLACE_RANDOMNESS("*sample", BOTH_VMAP),
            ),
            heavy_fit=True,
            score=scores.low_rank_mvn,
@@ -133,6 +148,8 @@ ENTRIES: list[Family] = [
                                    'Expected reduction dim -1 to have non-zer',
                      Severity.RAISES, dtype='*', region=method_is('sample'),
                      where='sample', upstream=''),
+               *(DATA_DEPENDENT(check, BOTH_VMAP) for check in ("log_prob", "entropy", "*sample")),
+               INVALID_INPUT_DATA_DEPENDENT,
            ),
            heavy_fit=True,
            marginals=marginals.wishart,
@@ -144,7 +161,7 @@ ENTRIES: list[Family] = [
     Family("LKJCholesky", D.LKJCholesky,
            # From 0.5: below it the tail quantiles of the correlation round to exactly +-1 in float64.
            lambda rng, n: {"dim": 2, "concentration": P.log_uniform(rng, n, 0.5, 100.0)},
-           lambda p: R.LKJ2Reference(p["concentration"]),
+           lambda p: LKJ2Reference(p["concentration"]),
            "scipy.stats.beta(eta, eta) for (L[1,0] + 1) / 2 at dim 2",
            invalid=({"concentration": -1.0},),
            known=(
@@ -165,6 +182,8 @@ ENTRIES: list[Family] = [
                                    'the unspecified dimension size -1 can be any ',
                      Severity.RAISES, dtype='*', region=method_is('construct'),
                      where='construct', upstream='pytorch#194548'),
+               AUTOGRAD_FUNCTION("sample", BOTH_VMAP),
+               INVALID_VALUE_ITEM,
            ),
            marginals=marginals.lkj_cholesky),
 ]
