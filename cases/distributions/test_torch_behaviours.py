@@ -26,3 +26,10 @@ def test_relaxed_one_hot_categorical_fails_on_a_batch_of_temperatures(temperatur
         dist.log_prob(dist.sample((3,)))
     shared = D.RelaxedOneHotCategorical(torch.tensor(0.5), probs=probs)
     assert shared.log_prob(shared.sample((3,))).shape == (3, 5)
+
+
+def test_lkj_cholesky_float32_sample_is_nan_where_randn_draws_zero():
+    """The onion method's u / |u| is 0 / 0 for the one-element second row when torch.randn returns 0.0."""
+    torch.manual_seed(124)
+    draws = D.LKJCholesky(2, torch.tensor(1.0)).sample((100_000,))
+    assert torch.isnan(draws).any(-1).any(-1).nonzero().flatten().tolist() == [23377, 23379]
