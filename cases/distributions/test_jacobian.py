@@ -49,7 +49,7 @@ def registry_problem(family: str, dtype: torch.dtype, device: str, validate_args
 
 @functools.lru_cache(maxsize=None)
 def result(method: str, family: str, dtype: torch.dtype, device: str, validate_args: bool,
-           run_seed: int) -> J.JacobianResult:
+           run_seed: int) -> J.ComputedJacobian:
     return J.compute(method, registry_problem(family, dtype, device, validate_args, run_seed))
 
 
@@ -67,7 +67,7 @@ def check_case(request, family: str, method: str, dtype: torch.dtype, device: st
     got = result(method, family, dtype, device, validate_args, run_seed)
     expected = J.expected_unsupported(method, fam, dtype, validate_args)
     status = J.check_status(got, expected)
-    assert status.ok, status.message
+    assert status.passed, status.summary()
     reference = J.reference_method(fam)
     if expected is not None or method == reference:
         return
@@ -139,7 +139,7 @@ def test_seed_methods(method, dtype, device):
     got = J.compute(method, problem)
     expected = J.expected_unsupported(method, problem.family, dtype, None)
     status = J.check_status(got, expected)
-    assert status.ok, status.message
+    assert status.passed, status.summary()
     if expected is None:
         comparison = J.check(problem, got, J.compute(J.REFERENCE_METHOD, problem))
         assert comparison.ok, str(comparison)
@@ -167,8 +167,8 @@ def test_benchmark_case(method, dtype, device):
                                           wrt=("loc",))
     (got,), (ref,) = fn(*inputs), ref_fn(*ref_inputs)
     assert got.shape == (20, 16)
-    comparison = J.compare(J.JacobianResult(method, "MultivariateNormal", J.OK, {"loc": got}),
-                           J.JacobianResult(J.REFERENCE_METHOD, "MultivariateNormal", J.OK, {"loc": ref}),
+    comparison = J.compare(J.ComputedJacobian(method, "MultivariateNormal", J.OK, {"loc": got}),
+                           J.ComputedJacobian(J.REFERENCE_METHOD, "MultivariateNormal", J.OK, {"loc": ref}),
                            J.rtol_for(REGISTRY["MultivariateNormal"], dtype), batch_ndim=0)
     assert comparison.ok, str(comparison)
 
@@ -280,8 +280,8 @@ def test_planted_status_faults_are_caught(device):
 
     broken = J.compute(J.Method("broken", raising, "planted"), problem)
     assert broken.status == J.UNSUPPORTED and "planted" in broken.error
-    assert not J.check_status(broken, None).ok
+    assert not J.check_status(broken, None).passed
     recorded = J.Unsupported("index_put_", "planted expectation")
-    assert not J.check_status(J.compute("jacrev", problem), recorded).ok
-    assert not J.check_status(broken, recorded).ok
-    assert J.check_status(broken, J.Unsupported("no batching rule", "planted expectation")).ok
+    assert not J.check_status(J.compute("jacrev", problem), recorded).passed
+    assert not J.check_status(broken, recorded).passed
+    assert J.check_status(broken, J.Unsupported("no batching rule", "planted expectation")).passed

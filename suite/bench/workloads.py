@@ -120,8 +120,8 @@ def jacobian_agreement(family: str, dim: int, values: tuple[torch.Tensor, ...],
     fam = REGISTRY[family]
     names = J.differentiable_params(fam, sized_params(family, dim))
 
-    def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.JacobianResult:
-        return J.JacobianResult(method, family, J.OK, dict(zip(names, vals)))
+    def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.ComputedJacobian:
+        return J.ComputedJacobian(method, family, J.OK, dict(zip(names, vals)))
 
     comparison = J.compare(result("method", values), result(J.REFERENCE_METHOD, reference), J.rtol_for(fam, dtype),
                            batch_ndim=0, symmetric=J.symmetric_param_names(fam, names))

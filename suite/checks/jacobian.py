@@ -23,6 +23,7 @@ import torch
 from torch.distributions import Distribution
 from torch.distributions.constraints import Constraint
 
+from suite.checks.result import CheckResult
 from suite.registry.families import FAMILIES, REGISTRY, Family, ParamDict, Unsupported, dtype_name, round_to, to_tensor
 from suite.registry.known import Severity
 from suite.state import derive_seed, preserved_state
@@ -261,12 +262,15 @@ BASELINE_METHOD = "loop"
 
 
 @dataclass(frozen=True)
-class JacobianResult:
+class ComputedJacobian:
+    """One method's Jacobian of one problem, or the error it raised (status UNSUPPORTED)."""
+
     method: str
     family: str
     status: str
     jacobian: Jacobian | None = None
     error: str | None = None
+    dtype: str = "float64"
 
     @property
     def ok(self) -> bool:
@@ -278,15 +282,16 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message[0] if message else ''}"
 
 
-def compute(method: Method | str, problem: Problem) -> JacobianResult:
+def compute(method: Method | str, problem: Problem) -> ComputedJacobian:
     """The method's Jacobian, or `unsupported` with the error it raised (never an exception)."""
     method = METHODS[method] if isinstance(method, str) else method
+    dtype = dtype_name(problem.x.dtype)
     try:
         values = method.prepare(problem)(*problem.inputs)
     except Exception as exc:  # noqa: BLE001 - every failure of a method is a recorded result
-        return JacobianResult(method.name, problem.family.name, UNSUPPORTED, error=_error_line(exc))
-    return JacobianResult(method.name, problem.family.name, OK,
-                          {name: v.detach() for name, v in zip(problem.wrt, values)})
+        return ComputedJacobian(method.name, problem.family.name, UNSUPPORTED, error=_error_line(exc), dtype=dtype)
+    return ComputedJacobian(method.name, problem.family.name, OK,
+                            {name: v.detach() for name, v in zip(problem.wrt, values)}, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -300,7 +305,7 @@ class Comparison:
         return f"max normwise relative error {self.worst:.3g} (rtol {self.rtol:g}) at {self.where}"
 
 
-def compare(result: JacobianResult, reference: JacobianResult, rtol: float, batch_ndim: int,
+def compare(result: ComputedJacobian, reference: ComputedJacobian, rtol: float, batch_ndim: int,
             symmetric: tuple[str, ...] = ()) -> Comparison:
     """Normwise relative error per parameter and batch element, over the samples and the parameter's
     own components: max |J - R| / max |R|; non-finite entries must be identical.
@@ -352,7 +357,7 @@ def rtol_for(family: Family, dtype: torch.dtype) -> float:
     return RTOL.get(dtype, family.tolerance[dtype].rtol)
 
 
-def check(problem: Problem, result: JacobianResult, reference: JacobianResult,
+def check(problem: Problem, result: ComputedJacobian, reference: ComputedJacobian,
           symmetric: bool = True) -> Comparison:
     """`compare` at this problem's tolerance, batch shape and symmetric parameters."""
     return compare(result, reference, rtol_for(problem.family, problem.x.dtype), problem.batch_ndim,
@@ -381,22 +386,22 @@ def expected_unsupported(method: Method | str, family: Family, dtype: torch.dtyp
     return entry if entry is not None and entry.applies(dtype, validate_args) else None
 
 
-@dataclass(frozen=True)
-class StatusCheck:
-    ok: bool
-    message: str
+SUPPORTED = "jacobian.supported"  # the check that a method works exactly where the registry says it does
 
 
-def check_status(result: JacobianResult, expected: Unsupported | None) -> StatusCheck:
+def check_status(result: ComputedJacobian, expected: Unsupported | None) -> CheckResult:
     """Is the method supported exactly where expected, failing with the expected error where not?"""
+    def outcome(passed: bool, message: str) -> CheckResult:
+        return CheckResult(SUPPORTED, result.family, result.dtype, passed=passed, compared=1,
+                           failures=int(not passed), message=message)
+
     if expected is None:
-        return StatusCheck(result.ok, "ok" if result.ok else f"{result.method} raised {result.error}")
+        return outcome(result.ok, "ok" if result.ok else f"{result.method} raised {result.error}")
     if result.ok:
-        return StatusCheck(False, f"{result.method} now works; expected it to fail with '{expected.pattern}'")
+        return outcome(False, f"{result.method} now works; expected it to fail with '{expected.pattern}'")
     if expected.pattern not in (result.error or ""):
-        return StatusCheck(False, f"{result.method} failed differently: {result.error} "
-                                  f"(expected '{expected.pattern}')")
-    return StatusCheck(True, f"unsupported as recorded: {result.error}")
+        return outcome(False, f"{result.method} failed differently: {result.error} (expected '{expected.pattern}')")
+    return outcome(True, f"unsupported as recorded: {result.error}")
 
 
 # --------------------------------------------------------------------------- known deviations
