@@ -19,6 +19,7 @@ from torch.distributions import Distribution
 
 from suite.bench.measure import Stage
 from suite.checks import jacobian as J
+from suite.checks import jacobian_agreement as JA
 from suite.registry.families import REGISTRY, Family, ParamDict
 from suite.training import TrainingState
 
@@ -123,6 +124,6 @@ def jacobian_agreement(family: str, dim: int, values: tuple[torch.Tensor, ...],
     def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.ComputedJacobian:
         return J.ComputedJacobian(method, family, J.OK, dict(zip(names, vals)))
 
-    comparison = J.compare(result("method", values), result(J.REFERENCE_METHOD, reference), J.rtol_for(fam, dtype),
-                           batch_ndim=0, symmetric=J.symmetric_param_names(fam, names))
+    comparison = JA.compare(result("method", values), result(J.REFERENCE_METHOD, reference), JA.rtol_for(fam, dtype),
+                           batch_ndim=0, symmetric=JA.symmetric_param_names(fam, names))
     return f"{'agree' if comparison.ok else 'disagree'} (rel err {comparison.worst:.1e})"
