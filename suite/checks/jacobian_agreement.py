@@ -5,7 +5,6 @@ the registry records it, and the known deviations that apply to each check."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,28 +24,26 @@ from suite.registry.families import Family, Unsupported
 from suite.registry.known import Severity
 
 RTOL = {torch.float64: 1e-10}  # other dtypes use the family's rtol for that dtype
-
-
-@dataclass(frozen=True)
-class Comparison:
-    ok: bool
-    rtol: float
-    worst: float
-    where: str
-
-    def __str__(self) -> str:
-        return f"max normwise relative error {self.worst:.3g} (rtol {self.rtol:g}) at {self.where}"
+SCORE = "score"  # the method's Jacobian against the reference (symmetric parameters symmetrised)
+RAW_ENTRIES = "raw_entries"  # symmetric-matrix parameters entry by entry, not symmetrised
 
 
 def compare(result: ComputedJacobian, reference: ComputedJacobian, rtol: float, batch_ndim: int,
-            symmetric: tuple[str, ...] = ()) -> Comparison:
+            symmetric: tuple[str, ...] = (), check: str = SCORE) -> CheckResult:
     """Normwise relative error per parameter and batch element, over the samples and the parameter's
     own components: max |J - R| / max |R|; non-finite entries must be identical.
 
     Parameters named in `symmetric` are compared on symmetric matrices only: both Jacobians are
     symmetrised over the last two axes (the derivative along a symmetric perturbation is what is
-    defined there; how it is split between the (i, j) and (j, i) entries is a convention).
+    defined there; how it is split between the (i, j) and (j, i) entries is a convention). The result's
+    max_rel_error is the largest such error, its worst["where"] the parameter (and batch element) it is at.
     """
+    def outcome(worst: float, where: str) -> CheckResult:
+        passed = worst <= rtol
+        return CheckResult(f"jacobian.{check}", result.family, result.dtype, passed=passed, compared=1,
+                           failures=int(not passed), max_rel_error=worst, worst={"where": where},
+                           message=f"{result.method} against {reference.method}, rtol {rtol:g}")
+
     if not (result.ok and reference.ok):
         raise ValueError(f"cannot compare {result.method} ({result.status}) with "
                          f"{reference.method} ({reference.status})")
@@ -55,13 +52,13 @@ def compare(result: ComputedJacobian, reference: ComputedJacobian, rtol: float, 
         got = result.jacobian[name].to(device="cpu", dtype=torch.float64)
         ref = ref.to(device="cpu", dtype=torch.float64)
         if got.shape != ref.shape:
-            return Comparison(False, rtol, math.inf, f"{name}: shape {tuple(got.shape)} != {tuple(ref.shape)}")
+            return outcome(math.inf, f"{name}: shape {tuple(got.shape)} != {tuple(ref.shape)}")
         if name in symmetric:
             got, ref = symmetrised(got), symmetrised(ref)
         finite = torch.isfinite(ref)
         if not torch.equal(got[~finite].nan_to_num(), ref[~finite].nan_to_num()) or not torch.isfinite(
                 got[finite]).all():
-            return Comparison(False, rtol, math.inf, f"{name}: non-finite entries differ")
+            return outcome(math.inf, f"{name}: non-finite entries differ")
         batch = ref.shape[1:1 + batch_ndim].numel()
         diff = torch.where(finite, got - ref, 0.0).reshape(ref.shape[0], batch, -1).abs().amax(dim=(0, 2))
         scale = torch.where(finite, ref, 0.0).reshape(ref.shape[0], batch, -1).abs().amax(dim=(0, 2))
@@ -69,7 +66,7 @@ def compare(result: ComputedJacobian, reference: ComputedJacobian, rtol: float, 
         j = int(torch.argmax(rel))
         if float(rel[j]) > worst or where == "nowhere":
             worst, where = float(rel[j]), f"{name}[batch {j}]" if batch_ndim else name
-    return Comparison(worst <= rtol, rtol, worst, where)
+    return outcome(worst, where)
 
 
 def symmetrised(jacobian: torch.Tensor) -> torch.Tensor:
@@ -91,10 +88,12 @@ def rtol_for(family: Family, dtype: torch.dtype) -> float:
 
 
 def check(problem: Problem, result: ComputedJacobian, reference: ComputedJacobian,
-          symmetric: bool = True) -> Comparison:
-    """`compare` at this problem's tolerance, batch shape and symmetric parameters."""
+          symmetric: bool = True) -> CheckResult:
+    """`compare` at this problem's tolerance, batch shape and symmetric parameters (the SCORE check), or with
+    symmetric-matrix parameters entry by entry (the RAW_ENTRIES check)."""
     return compare(result, reference, rtol_for(problem.family, problem.x.dtype), problem.batch_ndim,
-                   symmetric_param_names(problem.family, problem.wrt) if symmetric else ())
+                   symmetric_param_names(problem.family, problem.wrt) if symmetric else (),
+                   SCORE if symmetric else RAW_ENTRIES)
 
 
 def reference_method(family: Family) -> str:
@@ -139,8 +138,6 @@ def check_status(result: ComputedJacobian, expected: Unsupported | None) -> Chec
 
 # --------------------------------------------------------------------------- known deviations
 
-SCORE = "score"  # the method's Jacobian against the reference (symmetric parameters symmetrised)
-RAW_ENTRIES = "raw_entries"  # symmetric-matrix parameters entry by entry, not symmetrised
 
 
 def known_for(check: str, method: Method | str, family: Family, dtype: torch.dtype) -> tuple:
