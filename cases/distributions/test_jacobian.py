@@ -3,8 +3,8 @@
 Generated from the registry: every family with floating parameters, every method of
 suite.checks.jacobian.METHODS, validation off in every dtype and on (torch's default) in float64. A method
 either matches the reference (analytic score, or the Python loop where no closed form is tabled) or
-fails with the error recorded in suite.checks.jacobian's tables; anything else fails the case. Known
-deviations (suite.checks.jacobian.DEVIATIONS) are strict xfails.
+fails with the error recorded for it (suite.checks.jacobian_agreement.expected_unsupported); anything else fails
+the case. Known deviations (suite.checks.jacobian_agreement.known_for) are strict xfails.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ import torch
 import torch.distributions as D
 
 from suite.checks import jacobian as J
+from suite.checks import jacobian_agreement as JA
 from suite.checks.result import CheckResult
 from suite.conformance import expect
-from suite.registry.families import FAMILIES, REGISTRY, dtype_name
+from suite.registry.families import FAMILIES, REGISTRY
 from suite.verdict import judge
 
 N_SETS = J.N_SETS
 FAMILY_NAMES = [f.name for f in FAMILIES if J.differentiable_params(f, f.make_params(np.random.default_rng(0), 2))]
-SYMMETRIC_FAMILIES = [f.name for f in FAMILIES if J.symmetric_param_names(f)]
+SYMMETRIC_FAMILIES = [f.name for f in FAMILIES if JA.symmetric_param_names(f)]
 AUTOGRAD_METHODS = [m.name for m in J.METHODS.values() if m.mode != J.CLOSED_FORM]
 RAW_ENTRY_METHODS = [m.name for m in J.METHODS.values() if m.mode != J.CLOSED_FORM and m.unsupported is None]
 
@@ -49,15 +50,12 @@ def registry_problem(family: str, dtype: torch.dtype, device: str, validate_args
 
 @functools.lru_cache(maxsize=None)
 def result(method: str, family: str, dtype: torch.dtype, device: str, validate_args: bool,
-           run_seed: int) -> J.JacobianResult:
+           run_seed: int) -> J.ComputedJacobian:
     return J.compute(method, registry_problem(family, dtype, device, validate_args, run_seed))
 
 
-def expect_comparison(comparison, check: str, method: str, family: str, dtype: torch.dtype) -> None:
-    fam = REGISTRY[family]
-    result = CheckResult(f"jacobian.{check}", family, dtype_name(dtype), passed=bool(comparison.ok),
-                         message=f"{method}: {comparison}")
-    expect(judge(result, J.known_for(check, method, fam, dtype)))
+def expect_comparison(comparison: CheckResult, check: str, method: str, family: str, dtype: torch.dtype) -> None:
+    expect(judge(comparison, JA.known_for(check, method, REGISTRY[family], dtype)))
 
 
 def check_case(request, family: str, method: str, dtype: torch.dtype, device: str, validate_args: bool,
@@ -65,15 +63,15 @@ def check_case(request, family: str, method: str, dtype: torch.dtype, device: st
     """Supported exactly where recorded; where supported, equal to the reference Jacobian."""
     fam = REGISTRY[family]
     got = result(method, family, dtype, device, validate_args, run_seed)
-    expected = J.expected_unsupported(method, fam, dtype, validate_args)
-    status = J.check_status(got, expected)
-    assert status.ok, status.message
-    reference = J.reference_method(fam)
+    expected = JA.expected_unsupported(method, fam, dtype, validate_args)
+    status = JA.check_status(got, expected)
+    assert status.passed, status.summary()
+    reference = JA.reference_method(fam)
     if expected is not None or method == reference:
         return
     problem = registry_problem(family, dtype, device, validate_args, run_seed)
-    comparison = J.check(problem, got, result(reference, family, dtype, device, validate_args, run_seed))
-    expect_comparison(comparison, J.SCORE, method, family, dtype)
+    comparison = JA.check(problem, got, result(reference, family, dtype, device, validate_args, run_seed))
+    expect_comparison(comparison, JA.SCORE, method, family, dtype)
 
 
 @pytest.mark.parametrize("method", list(J.METHODS))
@@ -98,10 +96,10 @@ def test_jacobian_validated(request, family, method, device, run_seed):
 def test_symmetric_parameter_entries(request, family, method, dtype, device, run_seed):
     """Entry by entry (not symmetrised), the Jacobian w.r.t. a symmetric-matrix parameter matches."""
     problem = registry_problem(family, dtype, device, False, run_seed)
-    reference = result(J.reference_method(REGISTRY[family]), family, dtype, device, False, run_seed)
-    comparison = J.check(problem, result(method, family, dtype, device, False, run_seed), reference,
+    reference = result(JA.reference_method(REGISTRY[family]), family, dtype, device, False, run_seed)
+    comparison = JA.check(problem, result(method, family, dtype, device, False, run_seed), reference,
                          symmetric=False)
-    expect_comparison(comparison, J.RAW_ENTRIES, method, family, dtype)
+    expect_comparison(comparison, JA.RAW_ENTRIES, method, family, dtype)
 
 
 # --------------------------------------------------------------------------- the seed report
@@ -137,12 +135,12 @@ def test_seed_methods(method, dtype, device):
     """Every method on the seed problem, against Sigma^-1 (x - mu)."""
     problem = seed_problem(dtype, device)
     got = J.compute(method, problem)
-    expected = J.expected_unsupported(method, problem.family, dtype, None)
-    status = J.check_status(got, expected)
-    assert status.ok, status.message
+    expected = JA.expected_unsupported(method, problem.family, dtype, None)
+    status = JA.check_status(got, expected)
+    assert status.passed, status.summary()
     if expected is None:
-        comparison = J.check(problem, got, J.compute(J.REFERENCE_METHOD, problem))
-        assert comparison.ok, str(comparison)
+        comparison = JA.check(problem, got, J.compute(J.REFERENCE_METHOD, problem))
+        assert comparison.passed, comparison.summary()
 
 
 def test_seed_posted_values_are_the_score(device):
@@ -158,7 +156,7 @@ def test_seed_posted_values_are_the_score(device):
 def test_benchmark_case(method, dtype, device):
     """The benchmark entry point: fn(*inputs) is the method's Jacobian of a d=16 MVN wrt its mean."""
     fn, inputs = J.benchmark_case(method, "MultivariateNormal", 20, 16, device, dtype, wrt=("loc",))
-    expected = J.expected_unsupported(method, REGISTRY["MultivariateNormal"], dtype, False)
+    expected = JA.expected_unsupported(method, REGISTRY["MultivariateNormal"], dtype, False)
     if expected is not None:
         with pytest.raises(Exception, match=re.escape(expected.pattern)):
             fn(*inputs)
@@ -167,10 +165,10 @@ def test_benchmark_case(method, dtype, device):
                                           wrt=("loc",))
     (got,), (ref,) = fn(*inputs), ref_fn(*ref_inputs)
     assert got.shape == (20, 16)
-    comparison = J.compare(J.JacobianResult(method, "MultivariateNormal", J.OK, {"loc": got}),
-                           J.JacobianResult(J.REFERENCE_METHOD, "MultivariateNormal", J.OK, {"loc": ref}),
-                           J.rtol_for(REGISTRY["MultivariateNormal"], dtype), batch_ndim=0)
-    assert comparison.ok, str(comparison)
+    comparison = JA.compare(J.ComputedJacobian(method, "MultivariateNormal", J.OK, {"loc": got}),
+                           J.ComputedJacobian(J.REFERENCE_METHOD, "MultivariateNormal", J.OK, {"loc": ref}),
+                           JA.rtol_for(REGISTRY["MultivariateNormal"], dtype), batch_ndim=0)
+    assert comparison.passed, comparison.summary()
 
 
 # --------------------------------------------------------------------------- planted faults
@@ -207,17 +205,17 @@ def test_planted_off_score_is_caught(method, device):
     """A 1e-8 relative error in d/d loc (value unchanged) fails the float64 check at 1e-10."""
     problem = planted_problem(_OffScoreNormal, torch.float64, device)
     got = J.compute(method, problem)
-    if J.expected_unsupported(method, problem.family, torch.float64, False) is not None:
+    if JA.expected_unsupported(method, problem.family, torch.float64, False) is not None:
         assert not got.ok
         return
-    comparison = J.check(problem, got, J.compute(J.REFERENCE_METHOD, problem))
-    assert not comparison.ok and comparison.where.startswith("loc"), str(comparison)
+    comparison = JA.check(problem, got, J.compute(J.REFERENCE_METHOD, problem))
+    assert not comparison.passed and comparison.worst["where"].startswith("loc"), comparison.summary()
 
 
 def test_planted_fault_in_one_parameter_set_is_located(device):
     problem = planted_problem(_OneSetOffNormal, torch.float64, device)
-    comparison = J.check(problem, J.compute("jacrev", problem), J.compute(J.REFERENCE_METHOD, problem))
-    assert not comparison.ok and comparison.where.endswith("[batch 2]"), str(comparison)
+    comparison = JA.check(problem, J.compute("jacrev", problem), J.compute(J.REFERENCE_METHOD, problem))
+    assert not comparison.passed and comparison.worst["where"].endswith("[batch 2]"), comparison.summary()
 
 
 def _planted_method(name: str, transform) -> J.Method:
@@ -251,8 +249,8 @@ def test_planted_wrong_method_is_caught(planted, device):
     problem = J.registry_problem(REGISTRY["Gamma"], np.random.default_rng(0), N_SETS, torch.float64, device)
     got = J.compute(planted, problem)
     assert got.ok, got.error
-    comparison = J.check(problem, got, J.compute(J.REFERENCE_METHOD, problem))
-    assert not comparison.ok, str(comparison)
+    comparison = JA.check(problem, got, J.compute(J.REFERENCE_METHOD, problem))
+    assert not comparison.passed, comparison.summary()
 
 
 def test_planted_symmetric_error_is_caught_after_symmetrising(device):
@@ -267,9 +265,9 @@ def test_planted_symmetric_error_is_caught_after_symmetrising(device):
                                                                      "covariance_matrix": cov + skew})
     wrong = dataclasses.replace(reference, method="wrong", jacobian={**reference.jacobian,
                                                                      "covariance_matrix": cov + skew.abs()})
-    assert J.check(problem, split, reference).ok
-    assert not J.check(problem, split, reference, symmetric=False).ok
-    assert not J.check(problem, wrong, reference).ok
+    assert JA.check(problem, split, reference).passed
+    assert not JA.check(problem, split, reference, symmetric=False).passed
+    assert not JA.check(problem, wrong, reference).passed
 
 
 def test_planted_status_faults_are_caught(device):
@@ -280,8 +278,8 @@ def test_planted_status_faults_are_caught(device):
 
     broken = J.compute(J.Method("broken", raising, "planted"), problem)
     assert broken.status == J.UNSUPPORTED and "planted" in broken.error
-    assert not J.check_status(broken, None).ok
+    assert not JA.check_status(broken, None).passed
     recorded = J.Unsupported("index_put_", "planted expectation")
-    assert not J.check_status(J.compute("jacrev", problem), recorded).ok
-    assert not J.check_status(broken, recorded).ok
-    assert J.check_status(broken, J.Unsupported("no batching rule", "planted expectation")).ok
+    assert not JA.check_status(J.compute("jacrev", problem), recorded).passed
+    assert not JA.check_status(broken, recorded).passed
+    assert JA.check_status(broken, J.Unsupported("no batching rule", "planted expectation")).passed

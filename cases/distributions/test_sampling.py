@@ -17,7 +17,7 @@ CHECKS = [pytest.param(family.name, method, id=f"{family.name}-{method}") for fa
 @pytest.mark.parametrize("name, method", CHECKS)
 def test_sampler_fits_reference(name, method, dtype, device, rng):
     result = S.goodness_of_fit(REGISTRY[name], method, dtype, device, rng)
-    assert result.passed, str(result)
+    assert result.passed, result.summary()
 
 
 class ScaledExponential(D.Exponential):
@@ -47,7 +47,7 @@ def _faulty(cls):
 def test_detects_exponential_scale_five_percent_large(method, dtype, device, rng):
     result = S.goodness_of_fit(REGISTRY["Exponential"], method, dtype, device, rng,
                                instantiate=_faulty(ScaledExponential))
-    assert not result.passed, str(result)
+    assert not result.passed, result.summary()
 
 
 # The swap's effect depends on how far apart the most and least probable categories are (none on flat probs),
@@ -79,7 +79,7 @@ def test_detects_categorical_swapping_three_percent(dtype, device, rng):
     result = S.goodness_of_fit(REGISTRY["Categorical"], "sample", dtype, device, rng,
                                instantiate=_faulty(SwappingCategorical),
                                params={"probs": np.tile(SWAP_PROBS, (S.PARAMETER_SETS, 1))})
-    assert not result.passed, str(result)
+    assert not result.passed, result.summary()
 
 
 def test_budget_is_split_over_every_statistical_check():
@@ -95,4 +95,4 @@ def test_false_alarms_over_fifty_seeds(device, record_property):
     record_property("false_alarms", len(failures))
     print(f"{runs} sampler checks over 50 seeds: {len(failures)} alarms "
           f"(expected false alarms {runs * S.ALPHA:.3g})")
-    assert not failures, "\n".join(map(str, failures))
+    assert not failures, "\n".join(r.summary() for r in failures)

@@ -84,7 +84,7 @@ def isolated_project(pytester, monkeypatch):
 def test_isolated_cases_are_measured_in_children_and_their_failures_recorded(isolated_project, monkeypatch):
     """Each isolated case runs in its own child (here in this process, with the watcher's verdicts planted:
     test_grows passed its memory limit, test_hangs its time limit); the run records each and goes on."""
-    from test_measure import in_process_children
+    from fake_children import in_process_children
 
     children = in_process_children(isolated_project, monkeypatch, {"test_grows": isolation.OVER_MEMORY,
                                                                    "test_hangs": isolation.TIMED_OUT})

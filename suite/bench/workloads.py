@@ -19,7 +19,8 @@ from torch.distributions import Distribution
 
 from suite.bench.measure import Stage
 from suite.checks import jacobian as J
-from suite.registry.families import REGISTRY, Family, ParamDict
+from suite.checks import jacobian_agreement as JA
+from suite.registry.families import REGISTRY, Family, ParamDict, dtype_name
 from suite.training import TrainingState
 
 METHODS = ("log_prob", "rsample", "sample")
@@ -120,9 +121,9 @@ def jacobian_agreement(family: str, dim: int, values: tuple[torch.Tensor, ...],
     fam = REGISTRY[family]
     names = J.differentiable_params(fam, sized_params(family, dim))
 
-    def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.JacobianResult:
-        return J.JacobianResult(method, family, J.OK, dict(zip(names, vals)))
+    def result(method: str, vals: tuple[torch.Tensor, ...]) -> J.ComputedJacobian:
+        return J.ComputedJacobian(method, family, J.OK, dict(zip(names, vals)), dtype=dtype_name(dtype))
 
-    comparison = J.compare(result("method", values), result(J.REFERENCE_METHOD, reference), J.rtol_for(fam, dtype),
-                           batch_ndim=0, symmetric=J.symmetric_param_names(fam, names))
-    return f"{'agree' if comparison.ok else 'disagree'} (rel err {comparison.worst:.1e})"
+    comparison = JA.compare(result("method", values), result(J.REFERENCE_METHOD, reference), JA.rtol_for(fam, dtype),
+                           batch_ndim=0, symmetric=JA.symmetric_param_names(fam, names))
+    return f"{'agree' if comparison.passed else 'disagree'} (rel err {comparison.max_rel_error:.1e})"

@@ -9,12 +9,13 @@ shaped (N, *params[name].shape). Batch elements are independent, so every method
 f(params) = log_prob(x).sum(over batch) -> (N,), which is how the per-sample Jacobian is written
 in practice. Each method either returns the Jacobian or is recorded as `unsupported` with the
 error it raised; the analytic score (float64, numpy/scipy) is the reference where it is known.
+Whether a method agrees with the reference, and fails only where recorded, is judged in
+`suite.checks.jacobian_agreement`.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -24,7 +25,6 @@ from torch.distributions import Distribution
 from torch.distributions.constraints import Constraint
 
 from suite.registry.families import FAMILIES, REGISTRY, Family, ParamDict, Unsupported, dtype_name, round_to, to_tensor
-from suite.registry.known import Severity
 from suite.state import derive_seed, preserved_state
 
 OK = "ok"
@@ -33,7 +33,6 @@ UNSUPPORTED = "unsupported"
 Jacobian = dict[str, torch.Tensor]
 JacobianFn = Callable[..., tuple[torch.Tensor, ...]]
 
-RTOL = {torch.float64: 1e-10}  # other dtypes use the family's rtol for that dtype
 
 
 # --------------------------------------------------------------------------- problems
@@ -261,12 +260,15 @@ BASELINE_METHOD = "loop"
 
 
 @dataclass(frozen=True)
-class JacobianResult:
+class ComputedJacobian:
+    """One method's Jacobian of one problem, or the error it raised (status UNSUPPORTED)."""
+
     method: str
     family: str
     status: str
     jacobian: Jacobian | None = None
     error: str | None = None
+    dtype: str = "float64"
 
     @property
     def ok(self) -> bool:
@@ -278,137 +280,16 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message[0] if message else ''}"
 
 
-def compute(method: Method | str, problem: Problem) -> JacobianResult:
+def compute(method: Method | str, problem: Problem) -> ComputedJacobian:
     """The method's Jacobian, or `unsupported` with the error it raised (never an exception)."""
     method = METHODS[method] if isinstance(method, str) else method
+    dtype = dtype_name(problem.x.dtype)
     try:
         values = method.prepare(problem)(*problem.inputs)
     except Exception as exc:  # noqa: BLE001 - every failure of a method is a recorded result
-        return JacobianResult(method.name, problem.family.name, UNSUPPORTED, error=_error_line(exc))
-    return JacobianResult(method.name, problem.family.name, OK,
-                          {name: v.detach() for name, v in zip(problem.wrt, values)})
-
-
-@dataclass(frozen=True)
-class Comparison:
-    ok: bool
-    rtol: float
-    worst: float
-    where: str
-
-    def __str__(self) -> str:
-        return f"max normwise relative error {self.worst:.3g} (rtol {self.rtol:g}) at {self.where}"
-
-
-def compare(result: JacobianResult, reference: JacobianResult, rtol: float, batch_ndim: int,
-            symmetric: tuple[str, ...] = ()) -> Comparison:
-    """Normwise relative error per parameter and batch element, over the samples and the parameter's
-    own components: max |J - R| / max |R|; non-finite entries must be identical.
-
-    Parameters named in `symmetric` are compared on symmetric matrices only: both Jacobians are
-    symmetrised over the last two axes (the derivative along a symmetric perturbation is what is
-    defined there; how it is split between the (i, j) and (j, i) entries is a convention).
-    """
-    if not (result.ok and reference.ok):
-        raise ValueError(f"cannot compare {result.method} ({result.status}) with "
-                         f"{reference.method} ({reference.status})")
-    worst, where = 0.0, "nowhere"
-    for name, ref in reference.jacobian.items():
-        got = result.jacobian[name].to(device="cpu", dtype=torch.float64)
-        ref = ref.to(device="cpu", dtype=torch.float64)
-        if got.shape != ref.shape:
-            return Comparison(False, rtol, math.inf, f"{name}: shape {tuple(got.shape)} != {tuple(ref.shape)}")
-        if name in symmetric:
-            got, ref = symmetrised(got), symmetrised(ref)
-        finite = torch.isfinite(ref)
-        if not torch.equal(got[~finite].nan_to_num(), ref[~finite].nan_to_num()) or not torch.isfinite(
-                got[finite]).all():
-            return Comparison(False, rtol, math.inf, f"{name}: non-finite entries differ")
-        batch = ref.shape[1:1 + batch_ndim].numel()
-        diff = torch.where(finite, got - ref, 0.0).reshape(ref.shape[0], batch, -1).abs().amax(dim=(0, 2))
-        scale = torch.where(finite, ref, 0.0).reshape(ref.shape[0], batch, -1).abs().amax(dim=(0, 2))
-        rel = torch.where(diff == 0, 0.0, diff / scale)
-        j = int(torch.argmax(rel))
-        if float(rel[j]) > worst or where == "nowhere":
-            worst, where = float(rel[j]), f"{name}[batch {j}]" if batch_ndim else name
-    return Comparison(worst <= rtol, rtol, worst, where)
-
-
-def symmetrised(jacobian: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (jacobian + jacobian.transpose(-1, -2))
-
-
-def symmetric_param_names(family: Family, names: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """Parameters (of `names`, default all differentiable ones) constrained to symmetric matrices,
-    positive (semi)definite included, by the instance's arg_constraints."""
-    constraints = arg_constraints(family)
-    if names is None:
-        names = differentiable_params(family, family.make_params(np.random.default_rng(0), 2))
-    symmetric = type(torch.distributions.constraints.symmetric)
-    return tuple(name for name in names if isinstance(constraints.get(name), symmetric))
-
-
-def rtol_for(family: Family, dtype: torch.dtype) -> float:
-    return RTOL.get(dtype, family.tolerance[dtype].rtol)
-
-
-def check(problem: Problem, result: JacobianResult, reference: JacobianResult,
-          symmetric: bool = True) -> Comparison:
-    """`compare` at this problem's tolerance, batch shape and symmetric parameters."""
-    return compare(result, reference, rtol_for(problem.family, problem.x.dtype), problem.batch_ndim,
-                   symmetric_param_names(problem.family, problem.wrt) if symmetric else ())
-
-
-def reference_method(family: Family) -> str:
-    """The analytic score where the table has one, else the Python loop."""
-    return REFERENCE_METHOD if family.score is not None else BASELINE_METHOD
-
-
-# --------------------------------------------------------------------------- expected support
-
-
-def expected_unsupported(method: Method | str, family: Family, dtype: torch.dtype,
-                         validate_args: bool | None) -> Unsupported | None:
-    method = METHODS[method] if isinstance(method, str) else method
-    if method.unsupported is not None:
-        return method.unsupported
-    if method.name == REFERENCE_METHOD and family.score is None:
-        return Unsupported("no analytic score", "the registry entry names no analytic score")
-    raises = [k for k in family.known_for("log_prob", dtype) if k.severity is Severity.RAISES]
-    if raises:  # every method calls log_prob
-        return Unsupported("", raises[0].what)
-    entry = family.jacobian_unsupported.get(method.name)
-    return entry if entry is not None and entry.applies(dtype, validate_args) else None
-
-
-@dataclass(frozen=True)
-class StatusCheck:
-    ok: bool
-    message: str
-
-
-def check_status(result: JacobianResult, expected: Unsupported | None) -> StatusCheck:
-    """Is the method supported exactly where expected, failing with the expected error where not?"""
-    if expected is None:
-        return StatusCheck(result.ok, "ok" if result.ok else f"{result.method} raised {result.error}")
-    if result.ok:
-        return StatusCheck(False, f"{result.method} now works; expected it to fail with '{expected.pattern}'")
-    if expected.pattern not in (result.error or ""):
-        return StatusCheck(False, f"{result.method} failed differently: {result.error} "
-                                  f"(expected '{expected.pattern}')")
-    return StatusCheck(True, f"unsupported as recorded: {result.error}")
-
-
-# --------------------------------------------------------------------------- known deviations
-
-SCORE = "score"  # the method's Jacobian against the reference (symmetric parameters symmetrised)
-RAW_ENTRIES = "raw_entries"  # symmetric-matrix parameters entry by entry, not symmetrised
-
-
-def known_for(check: str, method: Method | str, family: Family, dtype: torch.dtype) -> tuple:
-    """The registry's known deviations of one Jacobian check ("jacobian.<check>.<AD mode>") for a method."""
-    method = METHODS[method] if isinstance(method, str) else method
-    return family.known_for(f"jacobian.{check}.{method.mode}", dtype)
+        return ComputedJacobian(method.name, problem.family.name, UNSUPPORTED, error=_error_line(exc), dtype=dtype)
+    return ComputedJacobian(method.name, problem.family.name, OK,
+                            {name: v.detach() for name, v in zip(problem.wrt, values)}, dtype=dtype)
 
 
 # --------------------------------------------------------------------------- benchmark entry point

@@ -28,6 +28,7 @@ class CheckResult:
     details: list[str] = field(default_factory=list, repr=False)  # each failure, for checks that list them
     ok: np.ndarray | None = field(default=None, repr=False)
     coords: dict = field(default_factory=dict, repr=False)
+    pvalue: float | None = None  # statistical checks: the check's p-value, which `passed` compares with its alpha
 
     def __bool__(self) -> bool:
         return self.passed

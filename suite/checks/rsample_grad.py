@@ -21,13 +21,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from scipy import stats
 
 from suite.checks import sampling as S
+from suite.checks.result import CheckResult
 from suite.checks.values import element_coords
 from suite.registry.families import Family, ParamDict, Tolerance, dtype_name, round_to
 from suite.registry.family import CONDITIONAL, IMPLICIT, MARGINAL, REPLAY, STRAIGHT_THROUGH
@@ -50,22 +50,6 @@ RESOLUTION = 1e3  # f's spread is at least this many ulps of its centre
 MOMENT_CHANGE = 1e-6  # central-difference step: moves E[f] (f within +-pi/2) by about this much
 
 Build = Callable[[dict], torch.distributions.Distribution]
-
-
-@dataclass(frozen=True)
-class GradResult:
-    family: str
-    check: str
-    passed: bool
-    detail: str
-    pvalue: float | None = None
-    # Element-wise checks: which (parameter, set) passed, and the sets' parameters as coordinates
-    # (suite.checks.values.element_coords), so a known deviation can be scoped to a region of them.
-    ok: np.ndarray | None = field(default=None, repr=False)
-    coords: dict = field(default_factory=dict, repr=False)
-
-    def __str__(self) -> str:
-        return f"{self.family} {self.check}: {'ok' if self.passed else 'FAILED'}: {self.detail}"
 
 
 def _floating(params: ParamDict) -> list[str]:
@@ -156,7 +140,7 @@ def _compare(ours: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
 
 
 def pathwise(family: Family, name: str, device: str | torch.device, rng: np.random.Generator,
-             build: Build | None = None) -> GradResult:
+             build: Build | None = None) -> CheckResult:
     """Every draw's rsample derivative along a random direction of `name`, against the reference (float64)."""
     method = pathwise_method(family, name)
     build = build or default_build(family)
@@ -200,8 +184,10 @@ def pathwise(family: Family, name: str, device: str | torch.device, rng: np.rand
             reference = w * _implicit_derivative(law_at, params, name, h * v, x.detach().double().cpu().numpy()) / h
     ok, detail = _compare(ours, reference, PATHWISE_TOLERANCE[method], rounding)
     per_draw = _draw_ok(ours, reference, PATHWISE_TOLERANCE[method], rounding)
-    return GradResult(family.name, f"pathwise d rsample / d {name} ({method})", ok, detail, ok=per_draw,
-                      coords=_draw_coords(params, x.detach().double().cpu().numpy(), per_draw.shape[0], rows))
+    return CheckResult(f"rsample.pathwise:{name}", family.name, dtype_name(dtype), passed=ok,
+                       compared=int(per_draw.size), failures=int((~per_draw).sum()),
+                       message=f"d rsample / d {name} ({method}): {detail}", ok=per_draw,
+                       coords=_draw_coords(params, x.detach().double().cpu().numpy(), per_draw.shape[0], rows))
 
 
 def _draw_coords(params: ParamDict, x: np.ndarray, size: int, rows: int) -> dict[str, np.ndarray]:
@@ -270,7 +256,7 @@ def expected_bounded(law: S.Law, centre: np.ndarray, spread: np.ndarray) -> np.n
 
 def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np.random.Generator,
                  build: Build | None = None, alpha: float = S.ALPHA, batches: int = BATCHES,
-                 draws: int = DRAWS_PER_BATCH) -> GradResult:
+                 draws: int = DRAWS_PER_BATCH) -> CheckResult:
     """Monte Carlo gradients of E[sum_j atan((y_j - c_j) / s_j)] over independent batches, each parameter
     along a random direction, against the reference derivative (one-sample t-test per parameter and set)."""
     build = build or default_build(family)
@@ -352,8 +338,9 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
     ok = None
     if len(pvalues) == len(names) * n:
         ok = (adjusted >= alpha).reshape(len(names), n)
-    return GradResult(family.name, "unbiasedness", pvalue >= alpha, detail, pvalue, ok=ok,
-                      coords=element_coords(seen, (len(names), n), 1) if ok is not None else {})
+    return CheckResult("rsample.unbiasedness", family.name, dtype_name(dtype), passed=bool(pvalue >= alpha),
+                       compared=compared, failures=int((adjusted < alpha).sum()), message=detail, ok=ok,
+                       coords=element_coords(seen, (len(names), n), 1) if ok is not None else {}, pvalue=pvalue)
 
 
 def _like(y: torch.Tensor, value: np.ndarray) -> torch.Tensor:
@@ -363,13 +350,14 @@ def _like(y: torch.Tensor, value: np.ndarray) -> torch.Tensor:
 # ---- flow --------------------------------------------------------------------------------------------
 
 def flow(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np.random.Generator,
-         build: Build | None = None) -> GradResult:
+         build: Build | None = None) -> CheckResult:
     """sample() is detached, rsample() is not, and every floating parameter gets a finite gradient."""
     build = build or default_build(family)
     params = family.make_params(rng, 4)
     tensors = _tensors(round_to(params, dtype), dtype, device, grad=True)
     dist = build(tensors)
     problems = []
+    names = _floating(params)
     if dist.sample((8,)).requires_grad:
         problems.append("sample() is attached to the graph")
     x = dist.rsample((8,))
@@ -377,7 +365,6 @@ def flow(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np
         problems.append("rsample() is detached")
     else:
         weights = torch.as_tensor(rng.normal(size=tuple(x.shape)), dtype=x.dtype, device=x.device)
-        names = _floating(params)
         try:
             grads = torch.autograd.grad((weights * x).sum(), [tensors[k] for k in names], allow_unused=True)
         except RuntimeError as error:
@@ -390,4 +377,7 @@ def flow(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np
                 problems.append(f"{name} gets a non-finite gradient: {grad.flatten()[:6].tolist()}")
             elif not grad.any():
                 problems.append(f"{name} gets an identically zero gradient")
-    return GradResult(family.name, "flow", not problems, "; ".join(problems) or "all parameters reached")
+    # compared: sample() detached, rsample() attached, and each floating parameter's gradient
+    return CheckResult("rsample.flow", family.name, dtype_name(dtype), passed=not problems,
+                       compared=2 + len(names), failures=len(problems),
+                       message="; ".join(problems) or "all parameters reached", details=problems)

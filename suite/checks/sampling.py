@@ -29,14 +29,15 @@ of `suite.checks.rsample_grad`), CUDA cases included even where they skip:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy import stats
 
+from suite.checks.result import CheckResult
 from suite.registry import families as F
-from suite.registry.families import DEVICES, DTYPES, Family, ParamDict
+from suite.registry.families import DEVICES, DTYPES, Family, ParamDict, dtype_name
 from suite.registry.marginals import Law, Projection, identity
 
 FALSE_POSITIVE_BUDGET = 1e-3
@@ -63,28 +64,6 @@ def unbiasedness_families() -> list[Family]:
 
 STATISTICAL_CHECKS = (len(sampler_checks()) + len(unbiasedness_families())) * len(RUN_DTYPES) * len(RUN_DEVICES)
 ALPHA = FALSE_POSITIVE_BUDGET / STATISTICAL_CHECKS
-
-
-@dataclass(frozen=True)
-class GofResult:
-    family: str
-    method: str
-    pvalue: float
-    alpha: float
-    statistic: float  # of the most significant single test
-    test: str  # of the most significant single test
-    worst: str  # "set i, projection" of the most significant single test
-    set_pvalues: tuple[float, ...] = field(default=())
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.pvalue >= self.alpha)
-
-    def __str__(self) -> str:
-        verdict = "fits" if self.passed else "does NOT fit"
-        return (f"{self.family}.{self.method} {verdict} its reference: p={self.pvalue:.3g} (alpha={self.alpha:.3g}); "
-                f"most significant: {self.test} statistic {self.statistic:.4g} at {self.worst}; "
-                f"per-set p: {', '.join(f'{p:.3g}' for p in self.set_pvalues)}")
 
 
 def projections(family: Family, params: ParamDict, rng: np.random.Generator) -> list[Projection]:
@@ -239,7 +218,7 @@ def draw(family: Family, method: str, params: ParamDict, dtype: torch.dtype, dev
 def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str | torch.device,
                     rng: np.random.Generator, *, sets: int = PARAMETER_SETS, size: int = SAMPLE_SIZE,
                     alpha: float = ALPHA, instantiate: Instantiate | None = None,
-                    params: ParamDict | None = None) -> GofResult:
+                    params: ParamDict | None = None) -> CheckResult:
     """Test `method` ("sample" or "rsample") of `family` in dtype on device against its reference.
 
     `instantiate(params, dtype, device)` replaces the registry's constructor (to test a planted fault);
@@ -265,8 +244,14 @@ def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str
     per_set = np.minimum(1.0, len(tests) * pvalues.min(0))
     j, i = np.unravel_index(np.argmin(pvalues), pvalues.shape)
     name, worst = tests[j]
-    return GofResult(family.name, method, _combine(per_set), alpha, float(worst.statistics[i]), worst.name,
-                     f"set {i}, {name}", tuple(float(p) for p in per_set))
+    pvalue = _combine(per_set)
+    passed = bool(pvalue >= alpha)
+    return CheckResult(
+        f"sampler.{method}", family.name, dtype_name(dtype), passed=passed, compared=1, failures=int(not passed),
+        worst={"set": int(i), "projection": name, "test": worst.name, "statistic": float(worst.statistics[i])},
+        message=(f"{'fits' if passed else 'does NOT fit'} its reference: p={pvalue:.3g} (alpha={alpha:.3g}); "
+                 f"per-set p: {', '.join(f'{p:.3g}' for p in per_set)}"),
+        pvalue=pvalue)
 
 
 def detection_rate(family: Family, method: str, instantiate: Instantiate, seeds: Sequence[int],
@@ -283,7 +268,7 @@ def detection_rate(family: Family, method: str, instantiate: Instantiate, seeds:
 
 def false_alarm_sweep(seeds: Sequence[int], dtypes: Sequence[torch.dtype], device: str | torch.device,
                       skip: Callable[[Family, str, torch.dtype], bool] = lambda f, m, d: False
-                      ) -> tuple[int, list[GofResult]]:
+                      ) -> tuple[int, list[CheckResult]]:
     """Run every sampler check at every seed; returns (checks run, the failing results)."""
     from suite.state import derive_seed, preserved_state
 

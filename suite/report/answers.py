@@ -1,14 +1,18 @@
-"""The three answers of a report, computed from one environment's records.
+"""The three answers, computed from records: the report's front page (one environment) and the lines at the end of
+`pytest --benchmark` (suite.bench.answers) both format these.
 
 1. Which training strategies are correct, and what does each cost against rebuilding the distribution every
    step (validation off and on)?
-2. Which Jacobian method is fastest at each (N, d), with its time and peak memory?
-3. How many torch findings are there, by severity (from FINDINGS.md's writer)?
+2. Which Jacobian method is fastest at each (N, d), with its time and peak memory; and at each N, which is
+   fastest in most configurations measured?
+3. How many torch findings are there, by severity (from FINDINGS.md's writer); how many measured results were
+   wrong?
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +65,7 @@ class StrategyAnswer:
     failures: tuple[str, ...]         # distinct failing verdicts
     cost_off: Spread | None           # time / rebuild_per_step's time, validation off
     cost_on: Spread | None            # the same, validation on
+    cost: Spread | None               # the same, validation off and on together
     median_off_s: float | None        # median step time over configurations, validation off (for the baseline)
 
     @property
@@ -78,15 +83,17 @@ def strategy_answers(records: Sequence[Record]) -> list[StrategyAnswer]:
         mine = [r for r in steps if r.method == strategy]
         verdicts = [r.verdict for r in mine if r.verdict is not None]
         ratios: dict[bool, list[float]] = {False: [], True: []}
+        every: list[float] = []
         for r in mine:
             b = base.get(_config(r, "method"))
             if b is not None and b.median_s:
                 ratios[bool(r.validate)].append(r.median_s / b.median_s)
+                every.append(r.median_s / b.median_s)
         off = sorted(r.median_s for r in mine if not r.validate)
         out.append(StrategyAnswer(
             strategy, len(verdicts), sum(1 for v in verdicts if verdict_passes(v)),
             tuple(sorted({v for v in verdicts if not verdict_passes(v)})),
-            Spread.of(ratios[False]), Spread.of(ratios[True]), off[len(off) // 2] if off else None))
+            Spread.of(ratios[False]), Spread.of(ratios[True]), Spread.of(every), off[len(off) // 2] if off else None))
     return out
 
 
@@ -136,6 +143,41 @@ def jacobian_answers(records: Sequence[Record], dtype: str = "float64") -> list[
         failed = tuple(f"{r.method}: {r.status}" for r in here if r.status in ("oom", "timeout", "error"))
         out.append(JacobianAnswer(size, dim, fastest, loop, reference, failed, {r.method: r for r in here}))
     return out
+
+
+@dataclass(frozen=True)
+class FastestAtSize:
+    """The Jacobian method fastest in most configurations (device, dtype, d) measured at one N."""
+
+    size: int
+    method: str
+    wins: int
+    configurations: int
+
+
+def fastest_at_each_size(records: Sequence[Record]) -> list[FastestAtSize]:
+    """Per N, the method that is `jacobian_answers`' fastest in most (device, dtype, d) configurations."""
+    jacobian = [r for r in records if r.group == "jacobian"]
+    wins: dict[int, Counter] = defaultdict(Counter)
+    for device in sorted({r.device for r in jacobian}):
+        on_device = [r for r in jacobian if r.device == device]
+        for dtype in sorted({r.dtype for r in on_device}):
+            for answer in jacobian_answers(on_device, dtype):
+                if answer.fastest is not None:
+                    wins[answer.size][answer.fastest.method] += 1
+    return [FastestAtSize(size, *wins[size].most_common(1)[0], sum(wins[size].values())) for size in sorted(wins)]
+
+
+@dataclass(frozen=True)
+class WrongResults:
+    wrong: int
+    checked: int  # whole measurements with a correctness verdict
+
+
+def wrong_results(records: Sequence[Record]) -> WrongResults:
+    verdicts = [verdict_passes(r.verdict) for r in records if r.phase in TOTAL_PHASES]
+    checked = [v for v in verdicts if v is not None]
+    return WrongResults(sum(v is False for v in checked), len(checked))
 
 
 def jacobian_dtype(records: Sequence[Record]) -> str | None:
