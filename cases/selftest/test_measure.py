@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch._dynamo  # noqa: F401  (once, before pytester runs, which would import it twice)
 
 from suite.bench import allocator, environment, measure, workloads
 from suite.bench import passes as P
