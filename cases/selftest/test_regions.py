@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from suite.checks.values import check_method, default_builder, implemented_methods
+from suite.checks.values import check_method, default_builder, implements
 from suite.faults import with_fault
 from suite.registry.families import DTYPES, FAMILIES, REGISTRY
 from suite.registry.family import deterministic_rows
@@ -52,13 +52,13 @@ def test_error_planted_outside_a_known_region_fails_the_run():
 
 
 @functools.lru_cache(maxsize=None)
-def value_checks(family: str) -> frozenset[str]:
-    return frozenset(implemented_methods(REGISTRY[family]))
+def is_value_check(family: str, check: str) -> bool:
+    return implements(REGISTRY[family], check)
 
 
 REGIONS = [pytest.param(family, known, id=f"{family.name}-{known.check}-{known.dtype}-{i}")
            for family in FAMILIES for i, known in enumerate(family.known)
-           if known.region is not None and known.points and known.check in value_checks(family.name)]
+           if known.region is not None and known.points and is_value_check(family.name, known.check)]
 
 
 @pytest.mark.parametrize("family, known", REGIONS)
