@@ -2,7 +2,8 @@
 (torch._dynamo.explain), and the graphs compiled again when the batch size changes.
 
 Pure (no pytest). Dynamo's caches are reset before and after each measurement, so one family's
-graphs neither count toward nor exhaust another's recompile limit.
+graphs neither count toward nor exhaust another's recompile limit. Dynamo is imported by the functions that
+use it (about a second), not with this module, which collecting the cases imports.
 """
 
 from __future__ import annotations
