@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -101,6 +103,18 @@ def _seeded_torch(request: pytest.FixtureRequest):
     case_seed = derive_seed(case_identity(request.node), request.config.getoption("--seed"))
     with preserved_state(case_seed):
         yield
+
+
+@pytest.fixture(scope="session")
+def _dynamo_imported() -> None:
+    """pytester restores sys.modules after each in-process run, and torch._dynamo cannot be imported a second
+    time in a process (torch._inductor registers its operator libraries once): import it before any run."""
+    importlib.import_module("torch._dynamo")
+
+
+@pytest.fixture
+def pytester(_dynamo_imported: None, pytester: pytest.Pytester) -> pytest.Pytester:
+    return pytester
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -17,7 +17,6 @@ import time
 import numpy as np
 import pytest
 import torch
-import torch._dynamo
 
 from suite.bench import measure, syncs, workloads
 from suite.checks import modes as M

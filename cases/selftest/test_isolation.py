@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-import torch._dynamo  # noqa: F401  (once, before pytester runs, which would import it twice)
 
 from suite.bench import isolation
 from suite.bench import results as R

@@ -7,11 +7,13 @@ pass by luck.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
 
-from suite.checks.values import check_method, default_builder, implemented_methods
+from suite.checks.values import check_method, default_builder, implements
 from suite.faults import with_fault
 from suite.registry.families import DTYPES, FAMILIES, REGISTRY
 from suite.registry.family import deterministic_rows
@@ -49,10 +51,14 @@ def test_error_planted_outside_a_known_region_fails_the_run():
     assert "outside every known deviation's region" in verdict.message
 
 
-VALUE_CHECKS = {family.name: set(implemented_methods(family)) for family in FAMILIES}
+@functools.lru_cache(maxsize=None)
+def is_value_check(family: str, check: str) -> bool:
+    return implements(REGISTRY[family], check)
+
+
 REGIONS = [pytest.param(family, known, id=f"{family.name}-{known.check}-{known.dtype}-{i}")
            for family in FAMILIES for i, known in enumerate(family.known)
-           if known.region is not None and known.points and known.check in VALUE_CHECKS[family.name]]
+           if known.region is not None and known.points and is_value_check(family.name, known.check)]
 
 
 @pytest.mark.parametrize("family, known", REGIONS)

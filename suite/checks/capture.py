@@ -2,7 +2,8 @@
 (torch._dynamo.explain), and the graphs compiled again when the batch size changes.
 
 Pure (no pytest). Dynamo's caches are reset before and after each measurement, so one family's
-graphs neither count toward nor exhaust another's recompile limit.
+graphs neither count toward nor exhaust another's recompile limit. Dynamo is imported by the functions that
+use it (about a second), not with this module, which collecting the cases imports.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch._dynamo
-from torch._dynamo.testing import CompileCounterWithBackend
-from torch._dynamo.utils import counters
 
 from suite.checks.modes import FAST_BACKEND, Inputs, call_methods, describe, kept_validation_default, run_eager
 
@@ -78,6 +76,8 @@ def capture(inputs: Inputs, method: str, validate_args: bool) -> Capture:
     """torch._dynamo.explain of building the distribution and calling `method`. Breaks Dynamo takes in
     frames it then runs eagerly (torch.distributions is on its skip list once a frame breaks) are counted
     from Dynamo's graph-break counters, which explain's summary leaves out."""
+    from torch._dynamo.utils import counters
+
     family = inputs.family
 
     def fn(tensors, x, q):
@@ -133,6 +133,8 @@ def recompiles(batches: Sequence[Inputs], methods: Sequence[str], backend: str =
                seed: int = 0) -> Recompiles:
     """Call the compiled methods on each batch in turn and count the graphs each call compiles (methods
     that raise in eager are left out: their errors are compared by suite.checks.modes)."""
+    from torch._dynamo.testing import CompileCounterWithBackend
+
     family = batches[0].family
     result = Recompiles(family.name, [b.size for b in batches])
     eager = run_eager(batches[0], methods, False, seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -137,9 +138,16 @@ class Family:
             out[name] = value
         return out
 
+    @functools.cached_property
+    def _examples(self) -> dict[tuple[int, int], D.Distribution]:
+        return {}
+
     def example(self, n: int = 4, seed: int = 0) -> D.Distribution:
-        """A small float64 instance, for reading structural properties."""
-        return self.instantiate(self.make_params(np.random.default_rng(seed), n))
+        """A small float64 instance, for reading structural properties. Built once per (n, seed) and shared
+        (collection reads it for every generated case): callers must not change it."""
+        if (n, seed) not in self._examples:
+            self._examples[n, seed] = self.instantiate(self.make_params(np.random.default_rng(seed), n))
+        return self._examples[n, seed]
 
     @property
     def has_rsample(self) -> bool:

@@ -7,14 +7,16 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from .atomic import replaced_directory
 from .compare import Comparison, compare
 from .inputs import ReportInputError, Source, read_results, read_sources
 from .markdown import render_markdown
 from .plots import style, write_svg
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["Comparison", "ReportInputError", "Source", "compare", "read_results", "read_sources", "render"]
 

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from suite.bench.results import Record
 
 from .answers import BASELINE_JACOBIAN, BASELINE_STRATEGY, REFERENCE_JACOBIAN
 from .fmt import verdict_passes
 from .model import TOTAL_PHASES
+from .plots import new_figure, palette
 
-_COLORS = matplotlib.colormaps["tab10"].colors
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 WRONG_COLOR = "#d62728"
 FAILED_MARKERS = {"oom": ("v", "out of memory"), "timeout": ("s", "timed out"), "error": ("D", "error"),
                   "unsupported": ("X", "unsupported")}
+
+
+def _color(i: int) -> tuple:
+    colors = palette("tab10")
+    return colors[i % len(colors)]
 
 
 def _whole(records: Sequence[Record], group: str) -> list[Record]:
@@ -46,7 +52,7 @@ def strategy_cost_figure(records: Sequence[Record], title: str) -> Figure | None
         return None
     configs = list(dict.fromkeys((r.family, r.dim) for r in sorted(others, key=lambda r: (r.family, r.dim or 0))))
     methods = list(dict.fromkeys(r.method for r in sorted(others, key=lambda r: r.method)))
-    fig = Figure(figsize=(max(6.0, 0.75 * len(configs) + 2.5), 3.6), layout="constrained")
+    fig = new_figure(figsize=(max(6.0, 0.75 * len(configs) + 2.5), 3.6), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(methods)
     for j, method in enumerate(methods):
@@ -59,7 +65,7 @@ def strategy_cost_figure(records: Sequence[Record], title: str) -> Figure | None
                     ys.append(r.median_s / base[_key(r, "method")])
             if not xs:
                 continue
-            color = WRONG_COLOR if wrong else _COLORS[j % len(_COLORS)]
+            color = WRONG_COLOR if wrong else _color(j)
             label = f"{method}{' ✗ wrong' if wrong else ''}, validation {'on' if validate else 'off'}"
             style = ({"marker": "x", "color": color} if wrong else
                      {"marker": "o", "facecolors": color if not validate else "none", "edgecolors": color})
@@ -89,8 +95,8 @@ def jacobian_figure(records: Sequence[Record], title: str) -> Figure | None:
     dims = sorted({r.dim or 0 for r in rows})
     methods = list(dict.fromkeys(r.method for r in sorted(rows, key=lambda r: (r.method != BASELINE_JACOBIAN,
                                                                                   r.method))))
-    colors = {m: ("black" if m == BASELINE_JACOBIAN else _COLORS[i % len(_COLORS)]) for i, m in enumerate(methods)}
-    fig = Figure(figsize=(3.2 * len(dims) + 2.6, 3.4), layout="constrained")
+    colors = {m: ("black" if m == BASELINE_JACOBIAN else _color(i)) for i, m in enumerate(methods)}
+    fig = new_figure(figsize=(3.2 * len(dims) + 2.6, 3.4), layout="constrained")
     axes = fig.subplots(1, len(dims), squeeze=False, sharey=True).ravel()
     top = max(r.median_s / fastest[_key(r, "method")] for r in done) * 4
     handles: dict[str, object] = {}
@@ -135,7 +141,7 @@ def throughput_figure(records: Sequence[Record], title: str) -> Figure | None:
     if size is None:
         return None
     ops = list(dict.fromkeys(r.method for r in sorted(rows, key=lambda r: r.method)))
-    fig = Figure(figsize=(6.5, 0.17 * len(families) * len(ops) / 2 + 1.6), layout="constrained")
+    fig = new_figure(figsize=(6.5, 0.17 * len(families) * len(ops) / 2 + 1.6), layout="constrained")
     ax = fig.subplots()
     height = 0.8 / len(ops)
     for j, op in enumerate(ops):
@@ -150,9 +156,9 @@ def throughput_figure(records: Sequence[Record], title: str) -> Figure | None:
                 xs.append(r.median_s / size * 1e9)
             elif r.status in FAILED_MARKERS:
                 fails.append(y)
-        ax.barh(ys, xs, height=height, color=_COLORS[j], label=op)
+        ax.barh(ys, xs, height=height, color=_color(j), label=op)
         if fails:
-            ax.scatter([min(xs or [1.0])] * len(fails), fails, marker="D", color=_COLORS[j], edgecolors="black")
+            ax.scatter([min(xs or [1.0])] * len(fails), fails, marker="D", color=_color(j), edgecolors="black")
     ax.set_yticks(range(len(families)), families)
     ax.invert_yaxis()
     ax.set_xscale("log")

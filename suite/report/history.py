@@ -7,13 +7,15 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from .fmt import fmt_ratio, md_escape
 from .inputs import ReportInputError, read_sources
 from .model import headlines
-from .plots import style, write_svg
+from .plots import new_figure, style, write_svg
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 HISTORY_VERSION = 1
 LAST_RUNS_SHOWN = 12
@@ -60,7 +62,7 @@ def figure(runs: list[dict], environment: str) -> Figure | None:
     panels = {title: labs for title, labs in panels.items() if labs}
     if not panels or len(runs) < 1:
         return None
-    fig = Figure(figsize=(4.2 * len(panels), 3.6), layout="constrained")
+    fig = new_figure(figsize=(4.2 * len(panels), 3.6), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False).ravel()
     for ax, (title, labs) in zip(axes, panels.items()):
         for lab in labs:

@@ -6,8 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from suite.bench.load import HEAVY_SHARE
 from suite.bench.results import Record
@@ -35,6 +34,9 @@ from .model import (
     subjects,
 )
 from .plots import phase_bars_figure, scaling_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SaveFigure = Callable[[str, "Figure | None"], "str | None"]
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Sequence
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from suite.bench.results import Record
 
 from .fmt import verdict_passes
 from .model import STEP_PHASES, TOTAL_PHASES, sort_key
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _STYLE = {
     "svg.hashsalt": "distsuite",
@@ -22,10 +24,23 @@ _STYLE = {
     "axes.titlesize": 9,
     "legend.fontsize": 7,
 }
-_COLORS = matplotlib.colormaps["tab10"].colors
-_PHASE_COLORS = dict(zip(STEP_PHASES, matplotlib.colormaps["Set2"].colors))
 WRONG_COLOR = "#d62728"
 SIZE_LABELS = {"strategy_step": "samples per step", "jacobian": "N (log-probs)", "throughput": "batch size"}
+
+
+# matplotlib is imported where a figure is drawn, not with the package: collecting the cases stays cheap.
+@functools.cache
+def palette(name: str) -> tuple:
+    """The colours of one of matplotlib's qualitative colormaps (e.g. "tab10")."""
+    import matplotlib
+
+    return matplotlib.colormaps[name].colors
+
+
+def new_figure(**kwargs: Any) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def _timed(records: Sequence[Record]) -> list[Record]:
@@ -52,7 +67,8 @@ def _grid(n: int) -> tuple[int, int]:
 
 def _method_colors(records: Sequence[Record]) -> dict[str, tuple]:
     methods = list(dict.fromkeys(r.method for r in sorted(records, key=sort_key)))
-    return {m: _COLORS[i % len(_COLORS)] for i, m in enumerate(methods)}
+    colors = palette("tab10")
+    return {m: colors[i % len(colors)] for i, m in enumerate(methods)}
 
 
 def scaling_figure(records: Sequence[Record], title: str) -> Figure | None:
@@ -65,7 +81,7 @@ def scaling_figure(records: Sequence[Record], title: str) -> Figure | None:
     for r in sorted(timed, key=lambda r: (r.family or "", r.dim or 0)):
         panels.setdefault((r.family, r.dim), []).append(r)
     nrows, ncols = _grid(len(panels))
-    fig = Figure(figsize=(max(3.4 * ncols, 5.0), 2.6 * nrows + 1.0), layout="constrained")
+    fig = new_figure(figsize=(max(3.4 * ncols, 5.0), 2.6 * nrows + 1.0), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, ((family, dim), members) in zip(axes, panels.items()):
         lines: dict[tuple, list[Record]] = {}
@@ -112,8 +128,9 @@ def phase_bars_figure(records: Sequence[Record], title: str) -> Figure | None:
             bars.setdefault((r.method, r.validate, r.compiled), {})[r.phase] = r
     verdicts = {k: next((r.verdict for r in timed if (r.method, r.validate, r.compiled) == k and r.verdict), None)
                 for k in bars}
-    fig = Figure(figsize=(max(4.0, 0.75 * len(bars) + 2.8), 3.2), layout="constrained")
+    fig = new_figure(figsize=(max(4.0, 0.75 * len(bars) + 2.8), 3.2), layout="constrained")
     ax = fig.subplots()
+    phase_colors = dict(zip(STEP_PHASES, palette("Set2")))
     scale, unit = time_unit(max(sum(r.median_s for r in parts.values()) for parts in bars.values()))
     phases = STEP_PHASES if has_phases else TOTAL_PHASES
     labels, labelled = [], set()
@@ -124,7 +141,7 @@ def phase_bars_figure(records: Sequence[Record], title: str) -> Figure | None:
             r = parts.get(phase)
             if r is None:
                 continue
-            ax.bar(x, r.median_s / scale, bottom=bottom, color=_PHASE_COLORS.get(phase, _COLORS[0]),
+            ax.bar(x, r.median_s / scale, bottom=bottom, color=phase_colors.get(phase, palette("tab10")[0]),
                    edgecolor=WRONG_COLOR if wrong else "black", linewidth=1.5 if wrong else 0.4,
                    hatch="//" if wrong else None, label=None if phase in labelled else phase)
             labelled.add(phase)
@@ -153,6 +170,8 @@ def time_unit(seconds: float) -> tuple[float, str]:
 
 def style() -> contextlib.AbstractContextManager:
     """The settings under which figures are both built and saved (stable ids, text kept as text)."""
+    import matplotlib
+
     return matplotlib.rc_context(_STYLE)
 
 
