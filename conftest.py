@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 import numpy as np
@@ -12,7 +13,7 @@ from suite.registry.families import DEVICES, DTYPES
 from suite.registry.known import DEVIATIONS_MEASURED_ON, DEVIATIONS_STRICT
 from suite.state import derive_seed, preserved_state
 
-pytest_plugins = ["suite.bench.plugin", "pytester"]
+pytest_plugins = ["suite.bench.plugin", "suite.collection_imports", "pytester"]
 
 DEVICE_CHOICES = (*DEVICES, "all")
 
@@ -28,6 +29,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seed", default=0, type=int, help="run seed; each case derives its own from it and its id")
     group.addoption("--family", default=None, metavar="NAMES",
                     help="only the cases of these families (exact names, comma-separated; e.g. Normal,Gamma)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session):
+    """What exists by now (torch, scipy, the registry) and the collected cases live as long as the run:
+    gc.freeze takes them out of the cyclic collector's generations, which would rescan them on every full
+    collection; and collecting creates no garbage worth a collection, so the collector waits until it ends
+    (together a third of collection time)."""
+    gc.freeze()
+    gc.disable()
+    yield
+    gc.enable()
+    gc.freeze()
 
 
 def pytest_configure(config: pytest.Config) -> None:
