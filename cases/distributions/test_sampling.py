@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,9 @@ import torch.distributions as D
 from scipy import stats
 
 from suite.checks import sampling as S
+from suite.conformance import expect
 from suite.registry.families import REGISTRY
+from suite.verdict import FAIL, XFAIL, judge
 
 CHECKS = [pytest.param(family.name, method, id=f"{family.name}-{method}") for family, method in S.sampler_checks()]
 
@@ -18,6 +22,30 @@ CHECKS = [pytest.param(family.name, method, id=f"{family.name}-{method}") for fa
 def test_sampler_fits_reference(name, method, dtype, device, rng):
     result = S.goodness_of_fit(REGISTRY[name], method, dtype, device, rng)
     assert result.passed, result.summary()
+    nonfinite = S.nonfinite_draws(result)
+    if not nonfinite.passed:  # judged where a draw holds one: a rare non-finite draw is not in every draw
+        expect(judge(nonfinite, REGISTRY[name].known_for(nonfinite.check, dtype, device)))
+
+
+def test_a_nonfinite_draw_fails_the_case_unless_known():
+    """A planted NaN draw is left out of the fit and judged: a failure for Normal, the known finding for
+    float32 LKJCholesky."""
+    fit = S.goodness_of_fit(REGISTRY["Normal"], "sample", torch.float64, "cpu", np.random.default_rng(0),
+                            instantiate=_faulty(OneNanNormal))
+    assert fit.passed and fit.worst["nonfinite_draws"] == 1
+    nonfinite = S.nonfinite_draws(fit)
+    assert judge(nonfinite, REGISTRY["Normal"].known_for(nonfinite.check, torch.float64)).status == FAIL
+    lkj = dataclasses.replace(nonfinite, family="LKJCholesky", dtype="float32")
+    assert judge(lkj, REGISTRY["LKJCholesky"].known_for(lkj.check, torch.float32)).status == XFAIL
+
+
+class OneNanNormal(D.Normal):
+    """The first draw of the first set is NaN."""
+
+    def sample(self, sample_shape=torch.Size()):
+        x = super().sample(sample_shape)
+        x.view(-1)[0] = torch.nan
+        return x
 
 
 class ScaledExponential(D.Exponential):

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from scipy import stats
+from torch.distributions import constraints as C
 
 from suite.checks import sampling as S
 from suite.checks.result import CheckResult
@@ -34,7 +35,8 @@ from suite.registry.family import CONDITIONAL, IMPLICIT, MARGINAL, REPLAY, STRAI
 
 PATHWISE_SETS = 4
 PATHWISE_DRAWS = 50  # per parameter set
-FD_STEP = 1e-6  # relative central-difference step for REPLAY and IMPLICIT
+FD_STEP = 1e-6  # central-difference step, relative to the parameter (or to its distance to a bound: `room`)
+SMOOTH_STEPS = (1e-4, 1e-5)  # REPLAY's Richardson-extrapolated steps, used where the draw is smooth within them
 # |torch - reference| <= atol * mean|reference| + rtol * |reference| + (rounding in the central difference),
 # per draw. IMPLICIT/MARGINAL: the accuracy PyTorch's own tests demand of its implicit-gradient approximations
 # (5e-4 Gamma, 1e-3 Beta and Dirichlet, test_distributions.py); REPLAY: the central difference's own accuracy.
@@ -77,15 +79,29 @@ def _tensors(params: ParamDict, dtype: torch.dtype, device, grad: bool = False) 
     return out
 
 
-def direction(rng: np.random.Generator, value: np.ndarray) -> np.ndarray:
-    """A random perturbation direction scaled like the parameter; symmetric for symmetric matrices."""
+def direction(rng: np.random.Generator, value: np.ndarray, room: np.ndarray | None = None) -> np.ndarray:
+    """A random perturbation direction scaled like the parameter, or by `room` (how far it may move); symmetric
+    for symmetric matrices."""
     value = np.asarray(value, dtype=float)
     v = rng.normal(size=value.shape)
     if value.ndim >= 2 and value.shape[-1] == value.shape[-2] and np.allclose(value, np.swapaxes(value, -1, -2)):
         v = (v + np.swapaxes(v, -1, -2)) / 2
         diag = np.sqrt(np.abs(np.diagonal(value, axis1=-2, axis2=-1)))
         return v * diag[..., :, None] * diag[..., None, :]
-    return v * np.maximum(np.abs(value), 1e-3)
+    return v * np.maximum(np.abs(value) if room is None else room, 1e-3 if room is None else 0.0)
+
+
+def room(family: Family, name: str, value: np.ndarray) -> np.ndarray | None:
+    """How far a parameter on an interval or the simplex may move: its distance to the nearer bound (a finite
+    difference that steps by a share of it stays inside and as accurate near the bound); None for others."""
+    constraint = (family.param_constraints or family.example().arg_constraints).get(name)
+    value = np.asarray(value, dtype=float)
+    if isinstance(constraint, type(C.simplex)):
+        return value
+    lower, upper = getattr(constraint, "lower_bound", None), getattr(constraint, "upper_bound", None)
+    if lower is None or upper is None:
+        return None
+    return np.minimum(value - float(lower), float(upper) - value)
 
 
 def _shift(params: ParamDict, name: str, step: np.ndarray) -> ParamDict:
@@ -148,7 +164,7 @@ def pathwise(family: Family, name: str, device: str | torch.device, rng: np.rand
     params = _tile(family.draw(rng, PATHWISE_SETS, check=f"rsample.pathwise:{name}", corners=False),
                    PATHWISE_DRAWS)
     rows = PATHWISE_SETS * PATHWISE_DRAWS
-    v = direction(rng, params[name])
+    v = direction(rng, params[name], room(family, name, params[name]))
     seed = int(rng.integers(2**31))
 
     def draw(p: ParamDict, grad: bool) -> tuple[dict, torch.Tensor]:
@@ -168,11 +184,14 @@ def pathwise(family: Family, name: str, device: str | torch.device, rng: np.rand
         ours = _directional(grad, v, rows)
         w = weights.cpu().numpy()
         if method == REPLAY:
-            plus = draw(_shift(params, name, h * v), False)[1].detach().double().cpu().numpy()
-            minus = draw(_shift(params, name, -h * v), False)[1].detach().double().cpu().numpy()
-            reference = _event_sum_np(w * (plus - minus) / (2 * h), family.event_dim)
-            rounding = (FD_ROUNDING * _event_sum_np(np.abs(w) * (np.abs(plus) + np.abs(minus)), family.event_dim)
-                        / (2 * h))
+            def central(step: float) -> tuple[np.ndarray, np.ndarray]:
+                """The central difference of the replayed draws at `step`, and the bound on its rounding."""
+                plus = draw(_shift(params, name, step * v), False)[1].detach().double().cpu().numpy()
+                minus = draw(_shift(params, name, -step * v), False)[1].detach().double().cpu().numpy()
+                return (_event_sum_np(w * (plus - minus) / (2 * step), family.event_dim),
+                        FD_ROUNDING * _event_sum_np(np.abs(w) * (np.abs(plus) + np.abs(minus)), family.event_dim)
+                        / (2 * step))
+            reference, rounding = _replay_reference(central)
             if not np.ndim(v):
                 reference, rounding = np.atleast_1d(reference.sum()), rounding.sum()
         elif method == STRAIGHT_THROUGH:
@@ -188,6 +207,23 @@ def pathwise(family: Family, name: str, device: str | torch.device, rng: np.rand
                        compared=int(per_draw.size), failures=int((~per_draw).sum()),
                        message=f"d rsample / d {name} ({method}): {detail}", ok=per_draw,
                        coords=_draw_coords(params, x.detach().double().cpu().numpy(), per_draw.shape[0], rows))
+
+
+def _replay_reference(central: Callable[[float], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw, the most accurate of a ladder of central differences, with its rounding bound. At a large step,
+    made exact to step^2 by Richardson extrapolation, the draws' own rounding error (up to 1e3 ulps where torch
+    computes a draw by a cancelling formula) matters least; a step is used where its two estimates agree to
+    1e-3, that is, where no kink of a piecewise draw lies within it. Where none does: FD_STEP."""
+    reference, rounding = central(FD_STEP)
+    chosen = np.zeros(reference.shape, dtype=bool)
+    for step in SMOOTH_STEPS:
+        coarse, coarse_rounding = central(step)
+        fine, fine_rounding = central(step / 2)
+        smooth = ~chosen & (np.abs(fine - coarse) <= 1e-3 * np.abs(fine) + fine_rounding + coarse_rounding)
+        reference = np.where(smooth, (4 * fine - coarse) / 3, reference)
+        rounding = np.where(smooth, (4 * fine_rounding + coarse_rounding) / 3, rounding)
+        chosen |= smooth
+    return reference, rounding
 
 
 def _draw_coords(params: ParamDict, x: np.ndarray, size: int, rows: int) -> dict[str, np.ndarray]:

@@ -226,6 +226,11 @@ def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str
     """
     params = family.make_params(rng, sets) if params is None else params
     x = draw(family, method, params, dtype, device, size, instantiate)
+    # A non-finite draw has no place in a fit: it is left out (with the draws of the other sets beside it) and
+    # counted, for `nonfinite_draws` to judge.
+    finite = torch.isfinite(x.reshape(x.shape[0], x.shape[1], -1)).all(-1)
+    nonfinite = int((~finite).sum())
+    x = x[finite.all(1)]
     seen = F.round_to(params, dtype)
     tests: list[tuple[str, _Test]] = []
     finite = _finite_support(family, seen)
@@ -248,10 +253,19 @@ def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str
     passed = bool(pvalue >= alpha)
     return CheckResult(
         f"sampler.{method}", family.name, dtype_name(dtype), passed=passed, compared=1, failures=int(not passed),
-        worst={"set": int(i), "projection": name, "test": worst.name, "statistic": float(worst.statistics[i])},
+        worst={"set": int(i), "projection": name, "test": worst.name, "statistic": float(worst.statistics[i]),
+               "nonfinite_draws": nonfinite},
         message=(f"{'fits' if passed else 'does NOT fit'} its reference: p={pvalue:.3g} (alpha={alpha:.3g}); "
                  f"per-set p: {', '.join(f'{p:.3g}' for p in per_set)}"),
         pvalue=pvalue)
+
+
+def nonfinite_draws(fit: CheckResult) -> CheckResult:
+    """The draws a goodness-of-fit result left out for being NaN or infinite: any is a failure."""
+    count = int(fit.worst.get("nonfinite_draws", 0))
+    method = fit.check.removeprefix("sampler.")
+    return CheckResult(f"{method}.nonfinite", fit.family, fit.dtype, passed=count == 0, compared=1,
+                       failures=int(count > 0), message=f"{count} draws NaN or infinite")
 
 
 def detection_rate(family: Family, method: str, instantiate: Instantiate, seeds: Sequence[int],
