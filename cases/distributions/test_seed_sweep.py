@@ -35,11 +35,11 @@ def test_every_check_passes_at_every_seed(kind, record_property):
     assert not failures, "\n".join(map(str, failures))
 
 
-def _unbiasedness_rejects(name: str, cls, dtype: torch.dtype):
+def _unbiasedness_rejects(name: str, cls, dtype: torch.dtype, params):
     def rejects(seed: int) -> bool:
         torch.manual_seed(seed)
         return not G.unbiasedness(REGISTRY[name], dtype, "cpu", np.random.default_rng(seed),
-                                  build=lambda tensors: cls(**tensors)).passed
+                                  build=lambda tensors: cls(**tensors), params=params).passed
     return rejects
 
 
@@ -70,8 +70,10 @@ def _power_case(name: str):
         "exponential-scale-1.05-sample": _sampler_rejects("Exponential", "sample", T.ScaledExponential, dtype),
         "exponential-scale-1.05-rsample": _sampler_rejects("Exponential", "rsample", T.ScaledExponential, dtype),
         "categorical-swap-3%": _sampler_rejects("Categorical", "sample", T.SwappingCategorical, dtype, swap),
-        "gamma-gradient-x1.02-unbiasedness": _unbiasedness_rejects("Gamma", R.SteeperGamma, dtype),
-        "normal-loc-detached-unbiasedness": _unbiasedness_rejects("Normal", R.LocDetachedNormal, dtype),
+        "gamma-gradient-x1.02-unbiasedness": _unbiasedness_rejects("Gamma", R.SteeperGamma, dtype,
+                                                                   R.STATED_PARAMS["Gamma"]),
+        "normal-loc-detached-unbiasedness": _unbiasedness_rejects("Normal", R.LocDetachedNormal, dtype,
+                                                                  R.STATED_PARAMS["Normal"]),
     }[fault]
 
 

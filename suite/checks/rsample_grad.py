@@ -292,12 +292,14 @@ def expected_bounded(law: S.Law, centre: np.ndarray, spread: np.ndarray) -> np.n
 
 def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np.random.Generator,
                  build: Build | None = None, alpha: float = S.ALPHA, batches: int = BATCHES,
-                 draws: int = DRAWS_PER_BATCH) -> CheckResult:
+                 draws: int = DRAWS_PER_BATCH, params: ParamDict | None = None) -> CheckResult:
     """Monte Carlo gradients of E[sum_j atan((y_j - c_j) / s_j)] over independent batches, each parameter
-    along a random direction, against the reference derivative (one-sample t-test per parameter and set)."""
+    along a random direction, against the reference derivative (one-sample t-test per parameter and set).
+    `params` replaces the random draw of UNBIASED_SETS parameter sets (a planted fault's stated parameters)."""
     build = build or default_build(family)
-    n = UNBIASED_SETS
-    params = family.draw(rng, n, check="rsample.unbiasedness", corners=False)
+    params = family.draw(rng, UNBIASED_SETS, check="rsample.unbiasedness", corners=False) if params is None \
+        else params
+    n = len(next(v for v in params.values() if not isinstance(v, int)))
     seen = round_to(params, dtype)
     names = _floating(params)
     directions = {name: direction(rng, seen[name]) for name in names}
