@@ -297,9 +297,9 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
     along a random direction, against the reference derivative (one-sample t-test per parameter and set).
     `params` replaces the random draw of UNBIASED_SETS parameter sets (a planted fault's stated parameters)."""
     build = build or default_build(family)
-    params = family.draw(rng, UNBIASED_SETS, check="rsample.unbiasedness", corners=False) if params is None \
-        else params
-    n = len(next(v for v in params.values() if not isinstance(v, int)))
+    if params is None:
+        params = family.draw(rng, UNBIASED_SETS, check="rsample.unbiasedness", corners=False)
+    n = len(next(v for v in params.values() if np.ndim(v) > 0))
     seen = round_to(params, dtype)
     names = _floating(params)
     directions = {name: direction(rng, seen[name]) for name in names}
