@@ -98,9 +98,9 @@ def _power_case(name: str):
         "exponential-scale-1.05-rsample": _sampler_rejects("Exponential", "rsample", T.ScaledExponential, dtype),
         "categorical-swap-3%": _sampler_rejects("Categorical", "sample", T.SwappingCategorical, dtype, swap),
         "gamma-gradient-x1.02-unbiasedness": _unbiasedness_rejects("Gamma", R.SteeperGamma, dtype,
-                                                                   R.STATED_PARAMS["Gamma"]),
+                                                                   R.GAMMA_STATED),
         "normal-loc-detached-unbiasedness": _unbiasedness_rejects("Normal", R.LocDetachedNormal, dtype,
-                                                                  R.STATED_PARAMS["Normal"]),
+                                                                  R.NORMAL_STATED),
     }[fault]
 
 
