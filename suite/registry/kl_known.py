@@ -15,6 +15,7 @@ import numpy as np
 from suite.registry.known import Known, Severity
 
 F32_EPS = float(np.finfo(np.float32).eps)
+F64_EPS = float(np.finfo(np.float64).eps)
 
 
 _LOW_RANK_CANCELLING = {
@@ -132,6 +133,13 @@ _VALUES: dict[str, tuple[Known, ...]] = {
                     "eps (q.alpha + 1) (|h log h| + |l log l|) / (h - l) > 1e-3",
               points={"p_low": [0.1611, 37.2141, 7.6156], "p_high": [0.1664, 37.2151, 1007.6156],
                       "q_scale": [0.0292, 37.2141, 3.5947], "q_alpha": [51.9, 6.0, 60.89]}),
+        Known("kl.values", "float64 KL(Uniform || Pareto): x log x cancels for narrow intervals as in float32, "
+              "times q.alpha + 1: 9.006171819 for 9.006171715 at Uniform(799.2286, 799.2296), alpha 100",
+              Severity.WRONG_FLOAT64, dtype="float64",
+              region=lambda c: _x_log_x_cancellation(c) * F64_EPS > 1e-8,
+              where="eps (q.alpha + 1) (|h log h| + |l log l|) / (h - l) > 1e-8 (float64 eps)",
+              points={"p_low": [799.2286169041708], "p_high": [799.2296169041708], "q_scale": [799.06977479738],
+                      "q_alpha": [100.0]}),
     ),
     "LowRankMultivariateNormal-LowRankMultivariateNormal": (
         Known(("kl.values", "kl.self"), "float32 KL of LowRankMultivariateNormal goes through the Woodbury "

@@ -65,6 +65,15 @@ def near_upper_end(within: float) -> Region:
         1 + c["concentration"] * (c["at"] - c["loc"]) / c["scale"] < within)
 
 
+def lgamma_terms_above(count: str, size: float) -> Region:
+    """Where lgamma(k + count) at the point k is above `size`, about (k + count) ln(k + count): float32 rounds a
+    term of that size by size * eps, which cancelling terms keep."""
+    def region(c) -> np.ndarray:
+        n = np.maximum(c["at"] + c[count], 2.0)
+        return n * np.log(n) > size
+    return region
+
+
 def beta_gradient_approximated(c) -> np.ndarray:
     """Beta draws where torch's reparameterised gradient (dirichlet_grad_one, ATen Distributions.h) uses its
     rational correction or saddle-point approximation: total x (1 - x) >= 0.75, away from both ends."""
