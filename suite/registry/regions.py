@@ -7,6 +7,7 @@ Each receives the coordinates by name (parameters, "name[i]" for the components 
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from suite.registry.known import Region
 
@@ -71,6 +72,31 @@ def lgamma_terms_above(count: str, size: float) -> Region:
     def region(c) -> np.ndarray:
         n = np.maximum(c["at"] + c[count], 2.0)
         return n * np.log(n) > size
+    return region
+
+
+def gamma_log_density_terms_above(size: float) -> Region:
+    """Where Gamma's log density terms (concentration log rate, (concentration - 1) log x, rate x and
+    lgamma(concentration)) add up above `size`: float32 rounds each by its size * eps, and they cancel."""
+    def region(c) -> np.ndarray:
+        k, rate, x = c["concentration"], c["rate"], c["at"]
+        with np.errstate(all="ignore"):
+            terms = (np.abs(k * np.log(rate)) + np.abs((k - 1) * np.log(x)) + rate * x
+                     + np.abs(special.gammaln(k)))
+        return terms > size
+    return region
+
+
+def cauchy_icdf_cancels(rtol: float) -> Region:
+    """Where Cauchy's icdf loc + scale tan(pi (q - 1/2)) is off by more than rtol relative: the argument of tan
+    is rounded by eps about pi/2 from its pole, a relative error of eps / (2 min(q, 1 - q)) in tan, and loc
+    cancelling scale * tan keeps it in absolute terms."""
+    def region(c) -> np.ndarray:
+        q, loc, scale = c["at"], c["loc"], c["scale"]
+        with np.errstate(all="ignore"):
+            z = np.tan(np.pi * (q - 0.5))
+            error = np.abs(scale * z) * np.finfo(np.float64).eps / (2 * np.minimum(q, 1 - q))
+            return error > rtol * np.abs(loc + scale * z)
     return region
 
 

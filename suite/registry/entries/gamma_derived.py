@@ -62,6 +62,12 @@ ENTRIES: list[Family] = [
            invalid=({"concentration": -1.0}, {"rate": 0.0}), implicit_reparam=True,
            score=scores.gamma,
            known=(
+               Known('log_prob',
+                     'float32 log_prob sums terms of size concentration log rate, lgamma(concentration), ... that '
+                     'cancel: 0.05713 for 0.05603 at concentration 1000, rate 106.7, x 9.57 (terms of 1.4e4)',
+                     Severity.FLOAT32, dtype='float32', region=G.gamma_log_density_terms_above(4e3),
+                     where="the terms add up above 4e3 (float32 rounding of 5e-4 beside a 1e-3 tolerance)",
+                     points={"concentration": [1000.0], "rate": [106.7273407]}),
                Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
                                      'concentration 27.4512, outside_set 0, rate 4.3633); torch documents no value '
                                      'there with validation off (validate_args=True raises ValueError, the '

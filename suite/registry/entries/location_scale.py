@@ -61,6 +61,13 @@ ENTRIES: list[Family] = [
                      Severity.FLOAT32, dtype='float32', region=lambda c: (c["at"] < 2e-3) | (c["at"] > 1 - 2e-3),
                      where="q <= 1e-3 and q >= 1 - 1e-3",
                      points={"loc": [0.0], "scale": [1.0]}),
+               Known('icdf',
+                     'float64 icdf loc + scale tan(pi (q - 1/2)) rounds the argument of tan near its pole (a '
+                     'relative error of eps / 2q), which loc cancelling the tail value exposes: -0.048808415 for '
+                     '-0.048808420 at q = 1e-6, loc 318.26, scale 0.001 (1e-7 relative)',
+                     Severity.WRONG_FLOAT64, dtype='float64', region=G.cauchy_icdf_cancels(1e-9),
+                     where="|scale tan| eps / (2 min(q, 1 - q)) > 1e-9 |icdf(q)|",
+                     points={"loc": [318.26107776], "scale": [0.001]}),
                Known('edge.icdf_ends', "icdf at the quantile ends is finite: -1.28275e+18 where the support's end is"
                                        ' -inf (at 0, end 0, loc 0, scale 78.5455); float32: 1.79691e+09 vs -inf',
                      Severity.NONFINITE, dtype='*', region=both(method_is('icdf'), coord_in('at', 0.0, 1.0)),
