@@ -100,6 +100,17 @@ def cauchy_icdf_cancels(rtol: float) -> Region:
     return region
 
 
+def relaxed_bernoulli_saturates(share: float, dtype: str = "float64") -> Region:
+    """Where more than `share` of RelaxedBernoulli's draws land within eps of 0 or 1, where torch clamps them
+    (clamp_probs): logit(x) = (logit(probs) + L) / temperature beyond logit(1 - eps), L standard logistic."""
+    edge = float(special.logit(1 - np.finfo(dtype).eps))
+
+    def region(c) -> np.ndarray:
+        t, centre = c["temperature"], special.logit(c["probs"])
+        return special.expit(centre - edge * t) + special.expit(-edge * t - centre) > share
+    return region
+
+
 def beta_gradient_approximated(c) -> np.ndarray:
     """Beta draws where torch's reparameterised gradient (dirichlet_grad_one, ATen Distributions.h) uses its
     rational correction or saddle-point approximation: total x (1 - x) >= 0.75, away from both ends."""

@@ -294,6 +294,12 @@ ENTRIES: list[Family] = [
                      'float32 clamps x to [eps, 1 - eps]: log density off by up to 0.84 within 1.2e-7 of 0 or 1',
                      Severity.FLOAT32, dtype='float32', region=lambda c: (c["at"] < 1.2e-7) | (c["at"] > 1 - 1.2e-7),
                      where="x within 1.2e-7 of 0 or 1", points={"temperature": [0.4164663], "probs": [0.00128847]}),
+               Known("rsample.unbiasedness",
+                     "rsample clamps its draws to [eps, 1 - eps] (clamp_probs), so a draw within eps of 0 or 1 has "
+                     "a zero gradient: the Monte Carlo d/d temperature is -0.62 where -2.87 is due at temperature "
+                     "0.136, probs 0.998 (79% of the draws clamped)", Severity.WRONG_FLOAT64, dtype="float64",
+                     region=G.relaxed_bernoulli_saturates(1e-3), where="more than 0.1% of the draws clamped",
+                     points={"temperature": [0.1361], "probs": [0.9978]}),
                Known('invalid_params',
                      'a negative temperature is accepted with validate_args=True (temperature has no constraint)',
                      Severity.RAISES),
