@@ -95,6 +95,10 @@ def _matrices(d: int):
     return points
 
 
+_TINY_LAST = (0.10919555318894836, 0.6180518682661136, 1.8912634704672007e-05, 0.2727336344530308,
+              3.145720260097775e-08)
+
+
 def _simplex(k: int):
     def points(rng: np.random.Generator, n: int, finfo: np.finfo) -> np.ndarray:
         tiny = 1e-12 if finfo.bits == 64 else 1e-5
@@ -104,6 +108,8 @@ def _simplex(k: int):
             v[i] = 1 - (k - 1) * tiny
             pinned.append(v)
         pinned.append(np.full(k, 1 / k))
+        if k == len(_TINY_LAST):  # a random draw's tiny last coordinate, where float32's inverse log-det fails
+            pinned.append(np.array(_TINY_LAST))
         return np.concatenate([np.array(pinned), rng.dirichlet(np.full(k, 0.5), n)])
     return points
 
