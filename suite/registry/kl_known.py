@@ -24,11 +24,11 @@ _LOW_RANK_CANCELLING = {
     "cov_diag": [5.06017054, 7.32022274, 0.01]}
 
 
-def _x_log_x_cancellation(c: dict) -> np.ndarray:
-    """How much (h log h - l log l - (h - l)) / (h - l), times (q.alpha + 1), amplifies rounding errors."""
+def _x_log_x_cancellation(c: dict, factor: str = "q_alpha", offset: float = 1.0) -> np.ndarray:
+    """How much (h log h - l log l - (h - l)) / (h - l), times (c[factor] + offset), amplifies rounding errors."""
     high, low = c["p_high"], c["p_low"]
     with np.errstate(all="ignore"):
-        return (c["q_alpha"] + 1) * (np.abs(high * np.log(high)) + np.abs(low * np.log(low))) / (high - low)
+        return np.abs(c[factor] + offset) * (np.abs(high * np.log(high)) + np.abs(low * np.log(low))) / (high - low)
 
 _VALUES: dict[str, tuple[Known, ...]] = {
     "Wishart-Wishart": (
@@ -117,8 +117,8 @@ _VALUES: dict[str, tuple[Known, ...]] = {
         Known("kl.values", "float32 KL(Uniform || Gamma): (x log x at high - at low) / width cancels for "
               "narrow intervals, times (concentration - 1): 6.347 for 6.215 at Uniform(4.0827, 4.0847), "
               "concentration 1000", Severity.FLOAT32, dtype="float32",
-              region=lambda c: (c["p_high"] - c["p_low"]) / c["p_high"] < 1e-3,
-              where="p.high - p.low < p.high / 1000",
+              region=lambda c: _x_log_x_cancellation(c, "q_concentration", -1.0) * F32_EPS > 1e-3,
+              where="eps |concentration - 1| (|h log h| + |l log l|) / (h - l) > 1e-3",
               points={"p_low": [4.0827], "p_high": [4.0847], "q_concentration": [1000.0], "q_rate": [256.6]}),
     ),
     "Uniform-Pareto": (
