@@ -160,6 +160,10 @@ _VALUES: dict[str, tuple[Known, ...]] = {
               "float32 but the KL does not (9.9e37 at q.loc / q.scale = 87.5)", Severity.FLOAT32, dtype="float32",
               region=lambda c: c["q_loc"] / c["q_scale"] > 80, where="q.loc / q.scale > 80",
               points={"p_rate": [15.96], "q_loc": [898.4], "q_scale": [10.268]}),
+        Known("kl.values", "float64 KL(Exponential || Gumbel) is +inf where exp(q.loc / q.scale) overflows "
+              "float64 but the KL does not (9.7e306 at q.loc / q.scale = 712.7)", Severity.NONFINITE,
+              dtype="float64", region=lambda c: c["q_loc"] / c["q_scale"] > 700, where="q.loc / q.scale > 700",
+              points={"p_rate": [0.5189378], "q_loc": [4.2324609], "q_scale": [0.0059390235]}),
     ),
     "Uniform-Beta": (
         Known("kl.values", "float32 KL(Uniform || Beta): x log x differences cancel over a narrow interval, "
