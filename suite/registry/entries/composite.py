@@ -210,12 +210,14 @@ ENTRIES: list[Family] = [
                      where="|probs - 0.5| <= 2e-3", points={"probs": [0.5012399, 0.49881011]}),
                Known('variance',
                      'float32 variance cancels catastrophically near probs = 0.5: -1.15 (negative) at probs 0.5011',
-                     Severity.FLOAT32, dtype='float32', region=G.near("probs", 0.5, 0.01),
-                     where="|probs - 0.5| <= 0.01", points={"probs": [0.5012399]}),
+                     Severity.FLOAT32, dtype='float32', region=G.near("probs", 0.5, 0.013),
+                     where="|probs - 0.5| <= 0.013 (the largest failing in a scan of float32 probs spaced 1e-6 "
+                           "apart: 0.0118)", points={"probs": [0.5012399]}),
                Known('stddev',
                      'float32 stddev near probs = 0.5 is off by up to 0.2 (same cancellation)',
-                     Severity.FLOAT32, dtype='float32', region=G.near("probs", 0.5, 0.012),
-                     where="|probs - 0.5| <= 0.012", points={"probs": [0.5012399]}),
+                     Severity.FLOAT32, dtype='float32', region=G.near("probs", 0.5, 0.015),
+                     where="|probs - 0.5| <= 0.015 (the largest failing in a scan of float32 probs spaced 1e-6 "
+                           "apart: 0.0132)", points={"probs": [0.5012399]}),
                Known("rsample.unbiasedness",
                  "rsample: d x / d probs is exactly 0 for probs in (0.499, 0.501] (icdf returns u there); at "
                  "probs=0.50067 the reference d/dprobs E[atan((x-c)/s)] is 0.362, torch's Monte Carlo 0",
