@@ -22,20 +22,20 @@ CHECKS = [pytest.param(family.name, method, id=f"{family.name}-{method}") for fa
 def test_sampler_fits_reference(name, method, dtype, device, rng):
     result = S.goodness_of_fit(REGISTRY[name], method, dtype, device, rng)
     assert result.passed, result.summary()
-    nonfinite = S.nonfinite_draws(result)
-    if not nonfinite.passed:  # judged where a draw holds one: a rare non-finite draw is not in every draw
-        expect(judge(nonfinite, REGISTRY[name].known_for(nonfinite.check, dtype, device)))
+    nan = S.nan_draws(result)
+    if not nan.passed:  # judged where a draw holds one: a rare NaN draw is not in every draw
+        expect(judge(nan, REGISTRY[name].known_for(nan.check, dtype, device)))
 
 
-def test_a_nonfinite_draw_fails_the_case_unless_known():
+def test_a_nan_draw_fails_the_case_unless_known():
     """A planted NaN draw is left out of the fit and judged: a failure for Normal, the known finding for
     float32 LKJCholesky."""
     fit = S.goodness_of_fit(REGISTRY["Normal"], "sample", torch.float64, "cpu", np.random.default_rng(0),
                             instantiate=_faulty(OneNanNormal))
-    assert fit.passed and fit.worst["nonfinite_draws"] == 1
-    nonfinite = S.nonfinite_draws(fit)
-    assert judge(nonfinite, REGISTRY["Normal"].known_for(nonfinite.check, torch.float64)).status == FAIL
-    lkj = dataclasses.replace(nonfinite, family="LKJCholesky", dtype="float32")
+    assert fit.passed and fit.worst["nan_draws"] == 1
+    nan = S.nan_draws(fit)
+    assert judge(nan, REGISTRY["Normal"].known_for(nan.check, torch.float64)).status == FAIL
+    lkj = dataclasses.replace(nan, family="LKJCholesky", dtype="float32")
     assert judge(lkj, REGISTRY["LKJCholesky"].known_for(lkj.check, torch.float32)).status == XFAIL
 
 

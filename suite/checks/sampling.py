@@ -227,10 +227,9 @@ def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str
     params = family.make_params(rng, sets) if params is None else params
     x = draw(family, method, params, dtype, device, size, instantiate)
     # A NaN draw has no place in a fit: it is left out (with the draws of the other sets beside it) and counted,
-    # for `nonfinite_draws` to judge. An infinite one stays: it is how the dtype holds a draw beyond its range.
-    finite = ~torch.isnan(x.reshape(x.shape[0], x.shape[1], -1)).any(-1)
-    nonfinite = int((~finite).sum())
-    x = x[finite.all(1)]
+    # for `nan_draws` to judge. An infinite one stays: it is how the dtype holds a draw beyond its range.
+    nan = torch.isnan(x.reshape(x.shape[0], x.shape[1], -1)).any(-1)
+    x = x[~nan.any(1)]
     seen = F.round_to(params, dtype)
     tests: list[tuple[str, _Test]] = []
     finite = _finite_support(family, seen)
@@ -254,17 +253,17 @@ def goodness_of_fit(family: Family, method: str, dtype: torch.dtype, device: str
     return CheckResult(
         f"sampler.{method}", family.name, dtype_name(dtype), passed=passed, compared=1, failures=int(not passed),
         worst={"set": int(i), "projection": name, "test": worst.name, "statistic": float(worst.statistics[i]),
-               "nonfinite_draws": nonfinite},
+               "nan_draws": int(nan.sum())},
         message=(f"{'fits' if passed else 'does NOT fit'} its reference: p={pvalue:.3g} (alpha={alpha:.3g}); "
                  f"per-set p: {', '.join(f'{p:.3g}' for p in per_set)}"),
         pvalue=pvalue)
 
 
-def nonfinite_draws(fit: CheckResult) -> CheckResult:
+def nan_draws(fit: CheckResult) -> CheckResult:
     """The draws a goodness-of-fit result left out for being NaN: any is a failure."""
-    count = int(fit.worst.get("nonfinite_draws", 0))
+    count = int(fit.worst.get("nan_draws", 0))
     method = fit.check.removeprefix("sampler.")
-    return CheckResult(f"{method}.nonfinite", fit.family, fit.dtype, passed=count == 0, compared=1,
+    return CheckResult(f"{method}.nan", fit.family, fit.dtype, passed=count == 0, compared=1,
                        failures=int(count > 0), message=f"{count} draws NaN")
 
 

@@ -169,7 +169,7 @@ ENTRIES: list[Family] = [
                      'float32 log_prob off by up to 0.16 for concentration < 1 (log of a float32 diagonal near 0)',
                      Severity.FLOAT32, dtype='float32', region=G.below("concentration", 1.0),
                      where="concentration < 1", points={"concentration": [0.5]}),
-               Known("sample.nonfinite",
+               Known("sample.nan",
                      "float32 sample has a row of NaN wherever torch.randn draws exactly 0.0: the onion method "
                      "normalises u / |u|, 0 / 0 for a one-element row (2 draws in 10^6 at dim 2; "
                      "test_torch_behaviours reproduces one)", Severity.NONFINITE, dtype="float32",
