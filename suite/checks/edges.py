@@ -37,8 +37,7 @@ def base_params(family: Family, n: int = N_SETS) -> ParamDict:
 
 
 def param_constraints(family: Family) -> dict[str, C.Constraint]:
-    found = family.param_constraints or family.example().arg_constraints
-    return {name: c for name, c in found.items() if name in base_params(family)}
+    return {name: c for name, c in family.constraints().items() if name in base_params(family)}
 
 
 def _implemented(call: Callable[[], object]) -> bool:

@@ -94,7 +94,7 @@ def direction(rng: np.random.Generator, value: np.ndarray, room: np.ndarray | No
 def room(family: Family, name: str, value: np.ndarray) -> np.ndarray | None:
     """How far a parameter on an interval or the simplex may move: its distance to the nearer bound (a finite
     difference that steps by a share of it stays inside and as accurate near the bound); None for others."""
-    constraint = (family.param_constraints or family.example().arg_constraints).get(name)
+    constraint = family.constraints().get(name)
     value = np.asarray(value, dtype=float)
     if isinstance(constraint, type(C.simplex)):
         return value

@@ -149,6 +149,10 @@ class Family:
             self._examples[n, seed] = self.instantiate(self.make_params(np.random.default_rng(seed), n))
         return self._examples[n, seed]
 
+    def constraints(self) -> Mapping[str, D.constraints.Constraint]:
+        """The parameters' constraints: the entry's `param_constraints`, else the example instance's."""
+        return self.param_constraints or self.example().arg_constraints
+
     @property
     def has_rsample(self) -> bool:
         return bool(self.torch_cls.has_rsample)

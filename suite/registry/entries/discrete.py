@@ -27,14 +27,17 @@ from suite.registry.modes import (
     VMAP_VALIDATE,
 )
 
-# OneHotCategoricalStraightThrough is OneHotCategorical with a straight-through rsample: the same findings.
-_ONE_HOT_KNOWN = (
-    Known('enumerate_support',
+# Categorical and OneHotCategorical share torch's clamping of probs.
+PROBS_CLAMPED = Known('enumerate_support',
           'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
           'below 1.2e-7 is -15.9',
           Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
           where="a category's probability below 1e-6",
-          points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
+          points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]})
+
+# OneHotCategoricalStraightThrough is OneHotCategorical with a straight-through rsample: the same findings.
+_ONE_HOT_KNOWN = (
+    PROBS_CLAMPED,
     Known('edge.outside', 'with validate_args=False, log_prob outside the support is -0.867632, not -inf '
                '(outside_set 0, probs.max 0.419945, probs.min 0.0730124); torch documents no '
                'value there with validation off (validate_args=True raises ValueError, the '
@@ -237,12 +240,7 @@ ENTRIES: list[Family] = [
            "scipy.stats.multinomial(1, probs) on one-hot values",
            invalid=({"probs": [-0.1, 0.4, 0.3, 0.2, 0.2]},),
            known=(
-               Known('enumerate_support',
-                     'probs are clamped to [eps, 1 - eps] (eps = 1.2e-7 in float32): log-probability of a category '
-                     'below 1.2e-7 is -15.9',
-                     Severity.FLOAT32, dtype='float32', region=G.component_below("probs", 1e-6),
-                     where="a category's probability below 1e-6",
-                     points={"probs": [[1e-9, 0.25, 0.25, 0.25, 0.25 - 1e-9]]}),
+               PROBS_CLAMPED,
                Known('edge.outside', 'with validate_args=False, log_prob of -1 or k (k categories) raises RuntimeError '
                                      '(index out of bounds) and of 0.5 is log probs[0], not -inf; torch documents no '
                                      'value there with validation off (validate_args=True raises ValueError, the '
