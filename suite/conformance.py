@@ -24,12 +24,12 @@ N_PARAMETER_SETS = 1000
 SHAPES_BATCH = (2, 3)
 
 
-def expect(verdict: Verdict) -> None:
-    """Fail, xfail or return, as the verdict says."""
-    if verdict.status == FAIL:
-        pytest.fail(verdict.message, pytrace=False)
-    if verdict.status == XFAIL:
-        pytest.xfail(verdict.message)
+def expect(*verdicts: Verdict) -> None:
+    """Fail, xfail or return, as the verdicts say: any failure fails, else any expected failure xfails."""
+    for status, act in ((FAIL, lambda text: pytest.fail(text, pytrace=False)), (XFAIL, pytest.xfail)):
+        messages = [v.message for v in verdicts if v.status == status]
+        if messages:
+            act(" | ".join(messages))
 
 
 Run = Callable[[Family, torch.dtype, str, np.random.Generator], CheckResult]

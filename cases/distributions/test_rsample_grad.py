@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -15,12 +16,16 @@ from suite.checks import sampling as S
 from suite.checks.result import CheckResult, guarded
 from suite.conformance import expect
 from suite.registry.families import FAMILIES, REGISTRY, dtype_name
-from suite.verdict import judge
+from suite.verdict import FAIL, XFAIL, judge
 
 
 def expect_grad(run: Callable[[], CheckResult], check: str, name: str, dtype: torch.dtype = torch.float64) -> None:
     result = guarded(run, f"rsample.{check}", name, dtype_name(dtype))
-    expect(judge(result, REGISTRY[name].known_for(f"rsample.{check}", dtype)))
+    verdicts = [judge(result, REGISTRY[name].known_for(f"rsample.{check}", dtype))]
+    nan = G.nan_gradients(result)
+    if not nan.passed:  # judged where a draw gives one: a rare NaN gradient is not in every draw
+        verdicts.append(judge(nan, REGISTRY[name].known_for(nan.check, dtype)))
+    expect(*verdicts)
 
 
 PATHWISE = [pytest.param(f.name, name, id=f"{f.name}-{name}")
@@ -56,6 +61,17 @@ class SteeperGamma(D.Gamma):
     def rsample(self, sample_shape=torch.Size()):
         x = super().rsample(sample_shape)
         return x + 0.02 * (x - x.detach())
+
+
+class NanGradientNormal(D.Normal):
+    """Same draws; the first draw's gradient is NaN."""
+
+    def rsample(self, sample_shape=torch.Size()):
+        x = super().rsample(sample_shape)
+        if x.requires_grad:
+            x.register_hook(lambda grad: grad.flatten().index_fill(0, torch.tensor([0], device=grad.device),
+                                                                   torch.nan).reshape(grad.shape))
+        return x
 
 
 class AttachedSampleNormal(D.Normal):
@@ -97,3 +113,15 @@ def test_unbiasedness_detects_planted_fault(name, cls, params, dtype, device, rn
 def test_flow_detects_planted_fault(cls, dtype, device, rng):
     result = G.flow(REGISTRY["Normal"], dtype, device, rng, build=_build(cls))
     assert not result.passed, result.summary()
+
+
+def test_a_nan_gradient_fails_the_case_unless_known(dtype, device, rng):
+    normal = REGISTRY["Normal"]
+    flow = G.flow(normal, dtype, device, rng, build=_build(NanGradientNormal))
+    unbiased = G.unbiasedness(normal, dtype, device, rng, build=_build(NanGradientNormal), params=NORMAL_STATED)
+    for result in (flow, unbiased):
+        assert result.worst["nan_gradients"] >= 1, result.summary()
+        nan = G.nan_gradients(result)
+        assert judge(nan, normal.known_for(nan.check, dtype)).status == FAIL
+        student_t = dataclasses.replace(nan, family="StudentT", dtype="float32")
+        assert judge(student_t, REGISTRY["StudentT"].known_for(nan.check, torch.float32)).status == XFAIL

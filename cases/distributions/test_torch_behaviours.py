@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.distributions as D
+from torch.distributions.utils import _standard_normal
 
 
 def test_logistic_normal_documented_identity_is_off_by_the_stick_breaking_offset():
@@ -33,3 +34,17 @@ def test_lkj_cholesky_float32_sample_is_nan_where_randn_draws_zero():
     torch.manual_seed(124)
     draws = D.LKJCholesky(2, torch.tensor(1.0)).sample((100_000,))
     assert torch.isnan(draws).any(-1).any(-1).nonzero().flatten().tolist() == [23377, 23379]
+
+
+def test_student_t_float32_rsample_gradient_is_nan_where_the_chi_square_draw_is_tiny():
+    """d/d df of X * rsqrt(Z / df) is NaN exactly where (Z / df)^(-3/2) overflows float32."""
+    n, df = 200_000, 0.3
+    torch.manual_seed(0)
+    dfs = torch.full((n,), df, requires_grad=True)
+    (grad,) = torch.autograd.grad(D.StudentT(dfs).rsample().atan().sum(), dfs)
+    torch.manual_seed(0)  # replay the same draws: the normal first, then the chi-square
+    _standard_normal((n,), dtype=torch.float32, device="cpu")
+    z = D.Chi2(torch.full((n,), df)).rsample() / df
+    tiny = z < torch.finfo(torch.float32).max ** (-2 / 3)
+    assert tiny.sum() > 10
+    assert torch.equal(torch.isnan(grad), tiny)

@@ -6,6 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from suite.conformance import expect
+from suite.verdict import FAIL, PASS, XFAIL, Verdict
+
 REPO = Path(__file__).resolve().parents[2]
 README_EXAMPLE = next(block for block in re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(),
                                                     flags=re.S) if "parametrize_with_checks" in block)
@@ -93,3 +98,11 @@ def test_a_family_registered_at_run_time_reaches_every_check(pytester, monkeypat
     over_every_family = {path.name for path in distributions.glob("test_*.py")} - not_per_family
     assert collected(distributions) == over_every_family
     assert collected(REPO / "cases" / "benchmarks", "--benchmark") == {"bench_throughput.py", "bench_modes.py"}
+
+
+def test_expect_fails_on_any_failure_before_it_xfails():
+    with pytest.raises(pytest.fail.Exception, match="new error"):
+        expect(Verdict(XFAIL, "known"), Verdict(FAIL, "new error"), Verdict(PASS, "fine"))
+    with pytest.raises(pytest.xfail.Exception, match="known"):
+        expect(Verdict(PASS, "fine"), Verdict(XFAIL, "known"))
+    expect(Verdict(PASS, "fine"))

@@ -16,6 +16,8 @@
   (suite.checks.sampling.ALPHA).
 * flow: every floating parameter gets a finite, not identically zero gradient through rsample();
   sample() is detached and rsample() is not.
+A NaN gradient from a rare draw (one draw's NaN makes its batch's gradient NaN) is left out of unbiasedness
+and flow, counted in worst["nan_gradients"] and judged on its own by `nan_gradients`.
 """
 
 from __future__ import annotations
@@ -343,10 +345,12 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
         mc = {k: _directional(g, np.tile(directions[k], (batches,) + (1,) * (np.ndim(directions[k]) - 1)),
                               batches * n).reshape(batches, n) for k, g in zip(names, grads)}
     pvalues, details = [], []
+    nan_batches = 0
     for name in names:
         v = directions[name]
         with np.errstate(invalid="ignore"):
-            h = np.minimum(MOMENT_CHANGE / np.maximum(np.nan_to_num(np.abs(mc[name].mean(0)), nan=0.0), 1e-300), 1e-3)
+            h = np.minimum(MOMENT_CHANGE / np.maximum(np.nan_to_num(np.abs(np.nanmean(mc[name], 0)), nan=0.0),
+                                                      1e-300), 1e-3)
         if np.ndim(v) == 0:
             h = float(h[0])
             reference = np.atleast_1d(((moment(_shift(seen, name, h * v)) - moment(_shift(seen, name, -h * v)))
@@ -360,6 +364,8 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
                 details.append(f"d/d{name}, set {i}: left out")
                 continue
             sample = mc[name][:, i]
+            nan_batches += int(np.isnan(sample).sum())
+            sample = sample[~np.isnan(sample)]
             p = stats.ttest_1samp(sample, reference[i]).pvalue if np.ptp(sample) > 0 else float(
                 np.isclose(sample[0], reference[i], rtol=1e-6, atol=0))
             pvalues.append(p)
@@ -378,6 +384,7 @@ def unbiasedness(family: Family, dtype: torch.dtype, device: str | torch.device,
         ok = (adjusted >= alpha).reshape(len(names), n)
     return CheckResult("rsample.unbiasedness", family.name, dtype_name(dtype), passed=bool(pvalue >= alpha),
                        compared=compared, failures=int((adjusted < alpha).sum()), message=detail, ok=ok,
+                       worst={"nan_gradients": nan_batches} if nan_batches else {},
                        coords=element_coords(seen, (len(names), n), 1) if ok is not None else {}, pvalue=pvalue)
 
 
@@ -395,6 +402,7 @@ def flow(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np
     tensors = _tensors(round_to(params, dtype), dtype, device, grad=True)
     dist = build(tensors)
     problems = []
+    nan_gradients = 0
     names = _floating(params)
     if dist.sample((8,)).requires_grad:
         problems.append("sample() is attached to the graph")
@@ -409,6 +417,11 @@ def flow(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np
             problems.append(f"backward through rsample() raises: {str(error).splitlines()[0]}")
             grads = ()
         for name, grad in zip(names, grads):
+            if grad is not None and torch.isnan(grad).any():
+                nan_gradients += int(torch.isnan(grad).sum())
+                grad = grad[~torch.isnan(grad)]
+                if not grad.numel():
+                    continue
             if grad is None:
                 problems.append(f"{name} gets no gradient")
             elif not torch.isfinite(grad).all():
@@ -418,4 +431,12 @@ def flow(family: Family, dtype: torch.dtype, device: str | torch.device, rng: np
     # compared: sample() detached, rsample() attached, and each floating parameter's gradient
     return CheckResult("rsample.flow", family.name, dtype_name(dtype), passed=not problems,
                        compared=2 + len(names), failures=len(problems),
-                       message="; ".join(problems) or "all parameters reached", details=problems)
+                       message="; ".join(problems) or "all parameters reached", details=problems,
+                       worst={"nan_gradients": nan_gradients} if nan_gradients else {})
+
+
+def nan_gradients(result: CheckResult) -> CheckResult:
+    """The gradients an unbiasedness or flow result left out for being NaN: any is a failure."""
+    count = int(result.worst.get("nan_gradients", 0))
+    return CheckResult("rsample.nan_gradient", result.family, result.dtype, passed=count == 0, compared=1,
+                       failures=int(count > 0), message=f"{count} gradients NaN")
