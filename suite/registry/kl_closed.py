@@ -79,8 +79,16 @@ def uniform_uniform(p: dict, q: dict) -> Ref:
 
 # Discrete: exact sums over the support.
 
+def _rel_entr_of_complements(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """rel_entr(1 - p, 1 - q) with its logs as log1p where p, q < 1: accurate relative to p and q near 0,
+    where forming 1 - q rounds it by eps / 2, an absolute error of eps / 2 on a term of size q."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        accurate = (1 - p) * (np.log1p(-p) - np.log1p(-q))
+    return np.where((p < 1) & (q < 1), accurate, special.rel_entr(1 - p, 1 - q))
+
+
 def bernoulli_bernoulli(p: dict, q: dict) -> Ref:
-    value = special.rel_entr(p["probs"], q["probs"]) + special.rel_entr(1 - p["probs"], 1 - q["probs"])
+    value = special.rel_entr(p["probs"], q["probs"]) + _rel_entr_of_complements(p["probs"], q["probs"])
     return value, _scale_of(value, special.entr(p["probs"]) + special.entr(1 - p["probs"]))
 
 
