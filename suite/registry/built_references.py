@@ -132,9 +132,7 @@ class LogisticNormalReference(Reference):
         return self.loc.shape[0]
 
     def log_prob(self, x):
-        remaining = 1 - np.cumsum(x, axis=-1)[..., :-1]
-        y = np.log(x[..., :-1]) - np.log(remaining) + self._offset
-        return stats.norm.logpdf(y, self.loc, self.scale).sum(-1) - np.log(x).sum(-1)
+        return logistic_normal_log_density(x, self.loc, self.scale)
 
     @property
     def _offset(self):
@@ -150,6 +148,38 @@ class LogisticNormalReference(Reference):
     def outside(self):
         k = self.loc.shape[-1] + 1
         return [np.full((self.n, k), 1.0 / (k - 1)), np.full((self.n, k), 1.0 / k) * np.r_[-1, [3] * (k - 1)] / 2]
+
+
+def logistic_normal_log_density(x: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """LogisticNormal's log density at simplex points x (..., K) as torch reads them: the first K - 1
+    coordinates, the last taken as 1 - their sum."""
+    y, remaining = stick_breaking_inverse(x)
+    jacobian = np.log(x[..., :-1]).sum(-1) + np.log(remaining[..., -1])
+    return stats.norm.logpdf(y, loc, scale).sum(-1) - jacobian
+
+
+def stick_breaking_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """StickBreakingTransform's inverse y_i = log(x_i / r_i) + log(K - 1 - i) at simplex points x (..., K), and
+    the remainders r_i = 1 - sum_{j <= i} x_j, i < K - 1. The remainders are summed exactly (to float64 rounding
+    of the result): 1 - cumsum(x) in float64 is off by eps absolute, eps / r relative at a remainder r."""
+    remaining = one_minus_cumsum(x[..., :-1])
+    k_minus_1 = remaining.shape[-1]
+    return np.log(x[..., :-1]) - np.log(remaining) + np.log(k_minus_1 - np.arange(k_minus_1)), remaining
+
+
+def one_minus_cumsum(x: np.ndarray) -> np.ndarray:
+    """1 - cumsum(x, -1) with each term's rounding error carried along (Neumaier's compensated summation):
+    accurate to a few ulps of each result, where 1 - cumsum(x) in float64 is accurate to eps absolute."""
+    total = np.ones_like(x[..., 0])
+    carried = np.zeros_like(total)
+    out = np.empty_like(x)
+    for i in range(x.shape[-1]):
+        term = -x[..., i]
+        added = total + term
+        carried += np.where(np.abs(total) >= np.abs(term), (total - added) + term, (term - added) + total)
+        total = added
+        out[..., i] = total + carried
+    return out
 
 
 class RelaxedBernoulliReference(Reference):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from suite.registry.built_references import logistic_normal_log_density, stick_breaking_inverse
 from suite.registry.known import Region
 
 # The quantile grid's tail points are 1e-6 and 1 - 1e-6 (suite.registry.references.QUANTILES).
@@ -43,15 +44,19 @@ def both(*regions: Region) -> Region:
     return lambda c: np.logical_and.reduce(np.broadcast_arrays(*[np.asarray(r(c), dtype=bool) for r in regions]))
 
 
+def components(c, name: str) -> np.ndarray:
+    """A vector coordinate's components ("probs" -> probs[0], probs[1], ...) stacked on a last axis."""
+    count = sum(1 for key in c if key.startswith(name + "["))
+    return np.stack(np.broadcast_arrays(*[c[f"{name}[{i}]"] for i in range(count)]), -1)
+
+
 def smallest_component(c, name: str) -> np.ndarray:
     """The smallest component of a vector coordinate ("probs" -> min over probs[0], probs[1], ...)."""
-    parts = [v for key, v in c.items() if key.startswith(name + "[")]
-    return np.minimum.reduce(np.broadcast_arrays(*parts))
+    return components(c, name).min(-1)
 
 
 def largest_component(c, name: str) -> np.ndarray:
-    parts = [v for key, v in c.items() if key.startswith(name + "[")]
-    return np.maximum.reduce(np.broadcast_arrays(*parts))
+    return components(c, name).max(-1)
 
 
 def component_below(name: str, bound: float) -> Region:
@@ -122,3 +127,20 @@ def dirichlet_gradient_approximated(c) -> np.ndarray:
     """The same for each coordinate x_i of a Dirichlet draw (a Beta(a_i, sum a - a_i) marginal)."""
     total = sum(v for key, v in c.items() if key.startswith("concentration["))
     return total * c["at"] * (1 - c["at"]) >= 0.75
+
+
+def stick_breaking_remainders_cancel(rtol: float, atol: float) -> Region:
+    """LogisticNormal points where torch's log_prob can be off by more than atol + rtol |log_prob| through the
+    remainders r_k = 1 - cumsum(x)_k it forms in float64 (StickBreakingTransform._inverse): each is off by up to
+    k eps / 2 absolute, k eps / (2 r_k) relative, which moves the Normal term by (y_k - loc_k) / scale_k^2 times
+    that and the log-determinant by at most that. Where r_k cancels to 0 or below, torch clamps it to tiny."""
+    eps = np.finfo(np.float64).eps
+
+    def region(c) -> np.ndarray:
+        x, loc, scale = components(c, "at"), components(c, "loc"), components(c, "scale")
+        y, remaining = stick_breaking_inverse(x)
+        k = np.arange(1, remaining.shape[-1] + 1)
+        bound = (k * eps / (2 * remaining) * (np.abs(y - loc) / scale ** 2 + 1)).sum(-1)
+        return ~(bound <= atol + rtol * np.abs(logistic_normal_log_density(x, loc, scale)))
+    return region
+
