@@ -23,7 +23,8 @@ from suite.checks import jacobian_agreement as JA
 from suite.checks.result import CheckResult
 from suite.conformance import expect
 from suite.registry.families import FAMILIES, REGISTRY
-from suite.verdict import judge
+from suite.registry.known import Known, Severity
+from suite.verdict import FAIL, XFAIL, judge
 
 N_SETS = J.N_SETS
 FAMILY_NAMES = [f.name for f in FAMILIES if J.differentiable_params(f, f.make_params(np.random.default_rng(0), 2))]
@@ -216,6 +217,21 @@ def test_planted_fault_in_one_parameter_set_is_located(device):
     problem = planted_problem(_OneSetOffNormal, torch.float64, device)
     comparison = JA.check(problem, J.compute("jacrev", problem), J.compute(J.REFERENCE_METHOD, problem))
     assert not comparison.passed and comparison.worst["where"].endswith("[batch 2]"), comparison.summary()
+
+
+def test_planted_fault_in_one_parameter_set_is_scoped_by_a_region(device):
+    """The comparison is element-wise over (parameter, parameter set): a Known whose region holds the faulty set
+    turns the failure into an xfail; one whose region holds only the other sets leaves it failing."""
+    problem = planted_problem(_OneSetOffNormal, torch.float64, device)
+    comparison = JA.check(problem, J.compute("jacrev", problem), J.compute(J.REFERENCE_METHOD, problem))
+    assert comparison.ok.shape == (len(problem.wrt), N_SETS)
+    assert (~comparison.ok).any(0).tolist() == [i == 2 for i in range(N_SETS)]
+    faulty = float(problem.numpy_params()["scale"][2])
+    inside = Known("jacobian.score.*", "planted", Severity.WRONG_FLOAT64, region=lambda c: c["scale"] == faulty)
+    beside = Known("jacobian.score.*", "planted", Severity.WRONG_FLOAT64, region=lambda c: c["scale"] != faulty)
+    assert judge(comparison, [inside]).status == XFAIL
+    verdict = judge(comparison, [beside])
+    assert verdict.status == FAIL and "outside every known deviation's region" in verdict.message
 
 
 def _planted_method(name: str, transform) -> J.Method:

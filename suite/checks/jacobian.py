@@ -119,7 +119,9 @@ def registry_problem(family: Family, rng: np.random.Generator, n: int, dtype: to
     A point where the reference or torch gives a non-finite log_prob (a boundary point with density 0
     or infinite, or one the dtype cannot hold) has no finite score, and in the batched methods one
     such point turns every sample's row to nan through 0 * inf; it is replaced by the first point of
-    the same parameter set that has a finite log_prob. All floating parameters are differentiated.
+    the same parameter set that has a finite log_prob. So is a point with a subnormal component, which
+    the dtype holds only to a few bits (as the value checks leave such points out: values.unrepresentable).
+    All floating parameters are differentiated.
     """
     params = round_to(family.draw(rng, n, check="jacobian.*", corners=False, dtype=dtype_name(dtype)), dtype)
     reference = family.reference(params)
@@ -129,6 +131,8 @@ def registry_problem(family: Family, rng: np.random.Generator, n: int, dtype: to
         lp_ref = np.asarray(reference.log_prob(x.to(torch.float64).cpu().numpy()))
     finite = torch.isfinite(torch.as_tensor(lp_ref))
     finite = finite.reshape(x.shape[0], -1).to(device)
+    subnormal = (x != 0) & (x.abs() < torch.finfo(dtype).tiny)
+    finite &= ~subnormal.reshape(*finite.shape, -1).any(-1)
     try:
         with torch.no_grad():
             finite &= torch.isfinite(family.from_tensors(tensors, False).log_prob(x).reshape(finite.shape))

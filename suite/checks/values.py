@@ -112,10 +112,11 @@ def element_coords(params: ParamDict, shape: tuple[int, ...], batch_axis: int,
         along_batch = [-1 if axis == batch_axis else 1 for axis in range(len(shape))]
         if value.ndim == 1 and value.shape[0] == shape[batch_axis]:
             coords[name] = value.reshape(along_batch)
-        elif value.ndim == 2 and value.shape[0] == shape[batch_axis]:
-            # A vector per set: each component by itself ("concentration[0]"), for regions over them.
-            for i in range(value.shape[1]):
-                coords[f"{name}[{i}]"] = value[:, i].reshape(along_batch)
+        elif value.ndim >= 2 and value.shape[0] == shape[batch_axis]:
+            # A vector or matrix per set: each component by itself ("concentration[0]", "cov_factor[2,1]"), for
+            # regions over them.
+            for index in np.ndindex(value.shape[1:]):
+                coords[f"{name}[{','.join(map(str, index))}]"] = value[(slice(None), *index)].reshape(along_batch)
         elif value.ndim == 0:
             coords[name] = value
     if points is not None and np.ndim(points) == len(shape):

@@ -229,8 +229,8 @@ def deterministic_rows(family: Family, check: str | None = None, corners: bool =
     cached = _DETERMINISTIC_ROWS.get(key)
     if cached is not None:
         return cached
-    known = [k for k in family.known if k.points and (check is None or fnmatchcase(k.check, check)
-                                                      or fnmatchcase(check, k.check))
+    known = [k for k in family.known if k.points and (check is None or any(
+                 fnmatchcase(pattern, check) or fnmatchcase(check, pattern) for pattern in k.checks))
              and (dtype is None or fnmatchcase(dtype, k.dtype))]
     pool = family.make_params(np.random.default_rng(0), CORNER_POOL)
     pinned = sum(len(next(iter(k.points.values()))) for k in known)

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import special, stats
 
 from suite.registry.kl_moments import beta_function_terms
+from suite.registry.scores import covariance_of
 
 INF = np.inf
 Ref = tuple[np.ndarray, np.ndarray]
@@ -156,15 +157,6 @@ def dirichlet_dirichlet(p: dict, q: dict) -> Ref:
     terms = [special.gammaln(a0) - special.gammaln(b.sum(-1)), (special.gammaln(b) - special.gammaln(a)).sum(-1),
              ((a - b) * (special.digamma(a) - special.digamma(a0)[..., None])).sum(-1)]
     return sum(terms), _scale_of(*terms) + np.abs(special.gammaln(a)).sum(-1)
-
-
-def covariance_of(params: dict) -> np.ndarray:
-    """The covariance matrix a MultivariateNormal or LowRankMultivariateNormal parameter set describes."""
-    if "covariance_matrix" in params:
-        return params["covariance_matrix"]
-    factor = params["cov_factor"]
-    return factor @ np.swapaxes(factor, -1, -2) + np.einsum("...i,ij->...ij", params["cov_diag"],
-                                                            np.eye(factor.shape[-2]))
 
 
 def gaussian_gaussian(p: dict, q: dict) -> Ref:

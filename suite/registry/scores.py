@@ -58,16 +58,27 @@ def mvn_from_cov(cov, loc, x):
     return s, 0.5 * (s[..., :, None] * s[..., None, :] - precision)
 
 
+def covariance_of(params: dict) -> np.ndarray | None:
+    """The covariance matrix a parameter set describes (covariance_matrix, or cov_factor cov_factor^T + diag(cov_diag)
+    of LowRankMultivariateNormal); None for a family without one."""
+    if "covariance_matrix" in params:
+        return np.asarray(params["covariance_matrix"])
+    if "cov_factor" not in params:
+        return None
+    factor = np.asarray(params["cov_factor"])
+    return factor @ np.swapaxes(factor, -1, -2) + np.einsum("...i,ij->...ij", params["cov_diag"],
+                                                            np.eye(factor.shape[-2]))
+
+
 def mvn(p, x):
     d_loc, d_cov = mvn_from_cov(p["covariance_matrix"], p["loc"], x)
     return {"loc": d_loc, "covariance_matrix": d_cov}
 
 
 def low_rank_mvn(p, x):
-    w = p["cov_factor"]
-    cov = w @ np.swapaxes(w, -1, -2) + p["cov_diag"][..., None] * np.eye(w.shape[-2])
-    d_loc, d_cov = mvn_from_cov(cov, p["loc"], x)
-    return {"loc": d_loc, "cov_factor": 2 * d_cov @ w, "cov_diag": np.diagonal(d_cov, axis1=-2, axis2=-1)}
+    d_loc, d_cov = mvn_from_cov(covariance_of(p), p["loc"], x)
+    return {"loc": d_loc, "cov_factor": 2 * d_cov @ p["cov_factor"],
+            "cov_diag": np.diagonal(d_cov, axis1=-2, axis2=-1)}
 
 
 def student_t(p, x):

@@ -54,6 +54,15 @@ ENTRIES: list[Family] = [
                      Severity.WRONG_FLOAT64, dtype='float64',
                      region=both(method_is('log_prob'), coord_in('upper', 1.0), coord_between('p', high=1e-300)),
                      where='log_prob; upper tail, tail probability <= 1e-300', upstream=''),
+               Known("jacobian.score.*",
+                     "float32 d/d scale of log_prob is inf at the largest point x = 1.48e34 (and, in reverse mode, "
+                     "NaN at every other point), where alpha / scale = 118.8 is due (scale 1.36e-3, alpha 0.162): "
+                     "the derivative of x / scale is computed as (x / scale) / scale = 8.0e39, beyond float32's max, "
+                     "and reverse mode's 0 * inf spreads it to the other points' rows",
+                     Severity.NONFINITE, dtype="float32", region=G.pareto_scale_score_overflows,
+                     where="the grid's largest point x (q = 1 - 1e-6) with x / scale^2 beyond float32's max and "
+                     "x / scale within it: 13.8 / alpha - log(scale) > 88.7 >= 13.8 / alpha",
+                     points={"scale": [1.3636e-3], "alpha": [0.162]}),
                INPLACE_RANDOMNESS("*sample", BOTH_VMAP),
                INVALID_INPUT_ITEM,
            ),
@@ -71,12 +80,14 @@ ENTRIES: list[Family] = [
                      Severity.FLOAT32, dtype='float32', region=G.lower_tail, where="q = 1e-6",
                      points={"scale": [1000.0], "concentration": [10.0]}),
                Known("jacobian.score.*",
-                     "float32 score of log_prob is NaN (d/d scale) and inf (d/d concentration) at a subnormal x, "
-                     "where -0.0904 and -94.68 are due (x = 7.0e-45, scale 1.4962, concentration 0.1353): "
-                     "(x / scale) ** (concentration - 1) overflows in the backward pass while log_prob stays finite",
-                     Severity.NONFINITE, dtype="float32",
-                     where="concentration below about 0.15, whose lowest reference point is a float32 subnormal",
-                     points={"scale": [1.4962], "concentration": [0.1353]}),
+                     "float32 score of log_prob is NaN (d/d scale) and inf (d/d concentration) at x = 2.88e-38, "
+                     "where -1.5e-4 and -86.59 are due (scale 1000, concentration 0.148), and forward mode's d/d "
+                     "scale is off by 1.0e-2 normwise there: x / scale = 2.9e-41 is subnormal, and the backward pass "
+                     "divides by it (1 / (x / scale) overflows) while log_prob stays finite",
+                     Severity.NONFINITE, dtype="float32", region=G.weibull_reciprocal_overflows,
+                     where="concentration below log(-log(1 - 1e-6)) / log(1 / max) = 0.1557, where the grid's "
+                     "smallest point x has x / scale below 1 / float32 max, and x itself normal",
+                     points={"scale": [1000.0], "concentration": [0.148]}),
                Known('edge.outside', 'with validate_args=False, cdf outside the support is NaN, not 0 (at -0.001, '
                                      'concentration 6.60552, outside_set 0, scale 6.63392); torch documents no value'
                                      ' there with validation off (validate_args=True raises ValueError, the '
