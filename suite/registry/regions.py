@@ -14,6 +14,7 @@ from scipy import special, stats
 from suite.registry.built_references import logistic_normal_log_density, stick_breaking_inverse
 from suite.registry.known import Region
 from suite.registry.references import QUANTILES
+from suite.registry.scores import covariance_of
 
 # The quantile grid's tail points are 1e-6 and 1 - 1e-6 (suite.registry.references.QUANTILES).
 TAIL = 1e-5
@@ -162,8 +163,8 @@ def woodbury_amplification(c) -> np.ndarray:
     diag(cov_diag). torch writes the Mahalanobis term through the Woodbury identity, r^T D^-1 r minus the
     capacitance term, whose derivatives in cov_diag_i are about r_i^2 / D_i^2 ~ S_ii / D_i^2 each and cancel down
     to the score, about (S^-1)_ii: their rounding is amplified by this ratio."""
-    factor, diag = components(c, "cov_factor"), components(c, "cov_diag")
-    cov = factor @ np.swapaxes(factor, -1, -2) + diag[..., None] * np.eye(diag.shape[-1])
+    diag = components(c, "cov_diag")
+    cov = covariance_of({"cov_factor": components(c, "cov_factor"), "cov_diag": diag})
     precision = np.linalg.inv(cov)
     return (np.diagonal(cov, axis1=-2, axis2=-1)
             / (diag ** 2 * np.diagonal(precision, axis1=-2, axis2=-1))).max(-1)
